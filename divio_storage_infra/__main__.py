@@ -1,0 +1,7 @@
+"""``python -m divio_storage_infra`` is the ``divio-storage`` command."""
+
+import sys
+
+from divio_storage_infra.cli import main
+
+sys.exit(main())

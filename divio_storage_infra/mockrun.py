@@ -1,0 +1,246 @@
+"""Run a Pulumi program under the SDK's mock runtime and record everything it declares.
+
+``Mocks.new_resource`` does not see parents, dependencies or resource options, but the mock monitor receives
+the whole registration request; :class:`RecordingMonitor` keeps it. Secrets and unknowns keep their markers
+(:class:`Secret`, :data:`UNKNOWN`), so callers can assert that a value is secret and ``plan`` can mask it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_in_stack
+
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class _Unknown:
+    """A value only known after apply."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value marked secret by the program; ``value`` is what the mocks saw."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "Secret([secret])"
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """A reference to another resource, by URN."""
+
+    urn: str
+
+
+@dataclass
+class DeclaredResource:
+    """One resource registration as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str | None
+    ignore_changes: list[str]
+    additional_secret_outputs: list[str]
+    aliases: list[dict[str, Any]]
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Declared:
+    """Everything a program declared: resources in registration order, invoke calls and stack outputs."""
+
+    resources: list[DeclaredResource] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def by_type(self, type_: str) -> list[DeclaredResource]:
+        """All resources of one type token, in registration order."""
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> DeclaredResource:
+        """The single resource of ``type_`` (and ``name``); fails loudly when there are none or several."""
+        found = [r for r in self.by_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.by_type(type_)]
+            raise AssertionError(f"expected one {type_} named {name!r}, found {len(found)} among {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> DeclaredResource:
+        """The resource with this URN."""
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+
+def decode(value: Any) -> Any:
+    """Turn a JSON-decoded property value with Pulumi's markers into plain values, Secret and UNKNOWN."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG_KEY)
+        if sig == _SECRET_SIG:
+            return Secret(decode(value.get("value")))
+        if sig == _RESOURCE_SIG:
+            return ResourceRef(str(value.get("urn")))
+        if sig == _OUTPUT_SIG:
+            if "value" not in value:
+                inner: Any = UNKNOWN
+            else:
+                inner = decode(value["value"])
+            return Secret(inner) if value.get("secret") else inner
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if value == _UNKNOWN_VALUE:
+        return UNKNOWN
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        # Protobuf carries every number as a double; the programs only declare integers.
+        return int(value)
+    return value
+
+
+def _struct(message: struct_pb2.Struct) -> dict[str, Any]:
+    raw = json_format.MessageToDict(message)
+    decoded = decode(raw)
+    assert isinstance(decoded, dict)
+    return decoded
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps every registration request, invoke and output registration."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.declared = Declared()
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.declared.resources.append(
+            DeclaredResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                dependencies=sorted(set(request.dependencies)),
+                property_dependencies={
+                    k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items()) if v.urns
+                },
+                provider=request.provider or None,
+                ignore_changes=list(request.ignoreChanges),
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                aliases=[json_format.MessageToDict(a) for a in request.aliases],
+                inputs=_struct(request.object),
+            )
+        )
+        return response
+
+    def Invoke(self, request: Any) -> Any:
+        self.declared.calls.append((request.tok, _struct(request.args)))
+        return super().Invoke(request)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        outputs = _struct(request.outputs)
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            self.declared.outputs = outputs
+        else:
+            self.declared.component_outputs[request.urn] = outputs
+        return super().RegisterResourceOutputs(request)
+
+
+class EchoMocks(pulumi_mocks.Mocks):
+    """Mocks that echo inputs as state; ``outputs`` adds per-type attributes, ``calls`` answers invokes."""
+
+    def __init__(
+        self,
+        outputs: Mapping[str, Callable[[pulumi_mocks.MockResourceArgs], dict[str, Any]]] | None = None,
+        calls: Mapping[str, Callable[[pulumi_mocks.MockCallArgs], dict[str, Any]]] | None = None,
+    ) -> None:
+        self.outputs = dict(outputs or {})
+        self.calls = dict(calls or {})
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        """Echo the inputs, plus whatever ``outputs`` computes for this type."""
+        state = dict(args.inputs)
+        extra = self.outputs.get(args.typ)
+        if extra is not None:
+            state.update(extra(args))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """Answer an invoke from ``calls``; an unexpected invoke is an error, not a silent empty answer."""
+        handler = self.calls.get(args.token)
+        if handler is None:
+            raise NotImplementedError(f"no mock answer for invoke {args.token}")
+        return handler(args), None
+
+
+def run(
+    program: Callable[[], None],
+    *,
+    mocks: pulumi_mocks.Mocks | None = None,
+    project: str = "divio-storage",
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+) -> Declared:
+    """Run ``program`` under the mock runtime with ``config`` (``namespace:key`` -> string) and return what it declared.
+
+    Mocks are process-global in the SDK; every call installs fresh ones and clears the previous run's state.
+    """
+    monitor = RecordingMonitor(mocks or EchoMocks())
+    loop = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(loop)
+        set_all_config(dict(config or {}), list(secret_keys or []))
+        pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        # set_mocks registers and finishes a root stack at once; run_in_stack makes the one that collects
+        # the program's exports (set_mocks also gave the settings a fresh RPC manager and output set).
+        pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
+        loop.run_until_complete(run_in_stack(program))
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    return monitor.declared
+
+
+def export(name: str, value: Any) -> None:
+    """``pulumi.export``, re-exported so programs run by :func:`run` need only this module."""
+    pulumi.export(name, value)
