@@ -196,12 +196,12 @@ class EchoMocks(pulumi_mocks.Mocks):
         self.calls = dict(calls or {})
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        """Echo the inputs, plus whatever ``outputs`` computes for this type."""
+        """Echo the inputs, plus whatever ``outputs`` computes for this type (an ``id`` there is the resource id)."""
         state = dict(args.inputs)
         extra = self.outputs.get(args.typ)
         if extra is not None:
             state.update(extra(args))
-        return f"{args.name}-id", state
+        return str(state.pop("id", f"{args.name}-id")), state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         """Answer an invoke from ``calls``; an unexpected invoke is an error, not a silent empty answer."""

@@ -19,9 +19,19 @@ class S3Provider:
     lifecycle: bool
     cors: bool
     path_style: bool
-    # Without ownership controls there is no BucketOwnerEnforced, so public objects need a public-read ACL.
-    public_object_acl: str
     notes: str = ""
+
+    def object_acl(self, *, public: bool) -> str:
+        """The ACL the DSN tells the app to upload with.
+
+        With BucketOwnerEnforced, S3 rejects any ACL but the owner's, and django-storage-url sends public-read
+        when the DSN names none; without ownership controls, public objects need public-read themselves.
+        """
+        if self.ownership_controls:
+            return "bucket-owner-full-control"
+        if public and not self.bucket_policy:
+            return "public-read"
+        return "private"
 
     def endpoint_host(self, region: str, endpoint: str | None) -> str:
         """The S3 endpoint host for a region (``endpoint`` is the spec's host for generic providers)."""
@@ -47,7 +57,38 @@ AWS = S3Provider(
     lifecycle=True,
     cors=True,
     path_style=False,
-    public_object_acl="bucket-owner-full-control",
 )
 
-S3_PROVIDERS: dict[str, S3Provider] = {"aws": AWS}
+# Exoscale SOS: ACLs, CORS and versioning; no bucket policies, public access blocks, ownership controls,
+# lifecycle rules or default encryption (only client-side or SSE-C), and no IAM API through pulumi-aws.
+EXOSCALE = S3Provider(
+    name="exoscale",
+    iam=False,
+    public_access_block=False,
+    ownership_controls=False,
+    bucket_policy=False,
+    server_side_encryption=False,
+    versioning=True,
+    lifecycle=False,
+    cors=True,
+    path_style=False,
+    notes="public objects are readable through their public-read ACL (the public DSN uploads with it); "
+    "TLS is the endpoint's only protocol",
+)
+
+# A generic S3-compatible endpoint (MinIO, Ceph RGW, ...): the common S3 core only, path-style because such
+# endpoints rarely have wildcard DNS for bucket sub-domains.
+S3_COMPATIBLE = S3Provider(
+    name="s3-compatible",
+    iam=False,
+    public_access_block=False,
+    ownership_controls=False,
+    bucket_policy=True,
+    server_side_encryption=False,
+    versioning=True,
+    lifecycle=True,
+    cors=True,
+    path_style=True,
+)
+
+S3_PROVIDERS: dict[str, S3Provider] = {p.name: p for p in (AWS, EXOSCALE, S3_COMPATIBLE)}

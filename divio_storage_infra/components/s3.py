@@ -1,0 +1,321 @@
+"""The S3 media storage component: public bucket, optional private bucket, optional IAM user, and the DSNs.
+
+It only wires the pure core's results (names, policies, DSNs) into pulumi-aws 7 resources; every decision
+about what is valid or secure lives in ``spec``, ``naming``, ``policies``, ``providers`` and ``dsn``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from divio_storage_infra import naming, policies
+from divio_storage_infra.dsn import s3_dsn, s3_media_url
+from divio_storage_infra.providers import S3_PROVIDERS
+from divio_storage_infra.spec import StorageSpec
+
+TYPE = "divio:storage:S3MediaStorage"
+
+# Headers a browser may send: GET/HEAD need only Range; direct uploads send the object's metadata headers.
+READ_HEADERS: tuple[str, ...] = ("Range",)
+UPLOAD_HEADERS: tuple[str, ...] = (
+    "Cache-Control",
+    "Content-Disposition",
+    "Content-MD5",
+    "Content-Type",
+    "Range",
+    "x-amz-*",
+)
+
+
+@dataclass
+class S3MediaStorageArgs:
+    """Inputs of :class:`S3MediaStorage`: the validated spec and, for ``credentials: static``, the provider's key."""
+
+    spec: StorageSpec
+    access_key_id: pulumi.Input[str] | None = None
+    """Static access key id (``credentials: static`` only), from stack config."""
+    secret_access_key: pulumi.Input[str] | None = None
+    """Static secret key (``credentials: static`` only); wrapped as a Pulumi secret by the component."""
+    provider: pulumi.ProviderResource | None = None
+    """Explicit pulumi-aws provider for every child (S3-compatible endpoints); None uses the default provider."""
+
+
+@dataclass
+class _Bucket:
+    """One declared bucket and the children a bucket policy must wait for."""
+
+    role: str
+    name: str
+    bucket: aws.s3.Bucket
+
+
+class S3MediaStorage(pulumi.ComponentResource):
+    """One website's media storage on S3 (AWS or an S3-compatible provider).
+
+    Outputs (``None`` where not applicable): ``public_bucket_name``, ``public_bucket_arn``, ``private_bucket_name``,
+    ``private_bucket_arn``, ``media_url``, ``iam_user_name``, ``iam_user_arn``, ``access_key_id``,
+    ``storage_dsn`` and ``private_storage_dsn`` (secrets), ``access_policy_json`` (without an IAM user),
+    ``plan_notes`` (what the provider cannot declare).
+    """
+
+    public_bucket_name: pulumi.Output[str] | None
+    public_bucket_arn: pulumi.Output[str] | None
+    private_bucket_name: pulumi.Output[str] | None
+    private_bucket_arn: pulumi.Output[str] | None
+    media_url: pulumi.Output[str] | None
+    iam_user_name: pulumi.Output[str] | None
+    iam_user_arn: pulumi.Output[str] | None
+    access_key_id: pulumi.Output[str] | None
+    storage_dsn: pulumi.Output[str] | None
+    private_storage_dsn: pulumi.Output[str] | None
+    access_policy_json: pulumi.Output[str] | None
+    plan_notes: list[str]
+
+    def __init__(self, name: str, args: S3MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec = args.spec
+        if not spec.is_s3:
+            raise ValueError(f"S3MediaStorage needs an S3 cloud, not {spec.cloud!r}; use WebsiteMediaStorage")
+        self._prefix = name
+        self._spec = spec
+        self._caps = S3_PROVIDERS[spec.cloud]
+        self._region_name = spec.region or ""
+        self._resource_region = self._region_name if spec.cloud == "aws" else None
+        self._child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.plan_notes = self._notes()
+
+        public = self._bucket("media", public=True) if spec.public_storage else None
+        private = self._bucket("private", public=False) if spec.private_storage else None
+        if public is not None and spec.cors_origins and self._caps.cors:
+            self._cors(public)
+
+        buckets = [b for b in (public, private) if b is not None]
+        access_key_id, secret = self._credentials(args, buckets)
+        endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
+
+        def dsn(store: _Bucket, signed: bool) -> pulumi.Output[str]:
+            def render(values: list[Any]) -> str:
+                key_id, secret_key = values
+                return s3_dsn(
+                    bucket=store.name,
+                    endpoint_host=endpoint_host,
+                    access_key_id=key_id,
+                    secret_access_key=secret_key,
+                    custom_domain=None if signed else spec.media_domain,
+                    signed_urls=signed,
+                    acl=self._caps.object_acl(public=not signed),
+                    region=self._region_name if spec.cloud == "s3-compatible" else None,
+                )
+
+            # Depending on the bucket output makes consumers of the DSN wait until the bucket exists.
+            return pulumi.Output.secret(
+                pulumi.Output.all(access_key_id, secret, store.bucket.bucket).apply(lambda v: render(v[:2]))
+            )
+
+        self.public_bucket_name = public.bucket.bucket if public else None
+        self.public_bucket_arn = self._arn(public) if public else None
+        self.private_bucket_name = private.bucket.bucket if private else None
+        self.private_bucket_arn = self._arn(private) if private else None
+        self.media_url = (
+            public.bucket.bucket.apply(lambda b: s3_media_url(b, endpoint_host, spec.media_domain)) if public else None
+        )
+        self.storage_dsn = dsn(public, signed=False) if public else None
+        self.private_storage_dsn = dsn(private, signed=True) if private else None
+
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, Any]:
+        """The component's outputs by name (``None`` where not applicable), as registered."""
+        return {
+            "public_bucket_name": self.public_bucket_name,
+            "public_bucket_arn": self.public_bucket_arn,
+            "private_bucket_name": self.private_bucket_name,
+            "private_bucket_arn": self.private_bucket_arn,
+            "media_url": self.media_url,
+            "iam_user_name": self.iam_user_name,
+            "iam_user_arn": self.iam_user_arn,
+            "access_key_id": self.access_key_id,
+            "storage_dsn": self.storage_dsn,
+            "private_storage_dsn": self.private_storage_dsn,
+            "access_policy_json": self.access_policy_json,
+            "plan_notes": self.plan_notes,
+        }
+
+    def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(self._child_opts, pulumi.ResourceOptions(**kwargs))
+
+    def _arn(self, store: _Bucket) -> pulumi.Output[str]:
+        region = self._region_name
+        return store.bucket.bucket.apply(lambda b: policies.bucket_arn(b, region))
+
+    def _notes(self) -> list[str]:
+        p = self._caps
+        missing = [
+            label
+            for label, supported in (
+                ("public access blocks", p.public_access_block),
+                ("ownership controls (BucketOwnerEnforced)", p.ownership_controls),
+                ("bucket policies", p.bucket_policy),
+                ("server-side encryption configuration", p.server_side_encryption),
+            )
+            if not supported
+        ]
+        notes = [f"{p.name}: not declared, the provider does not support {label}" for label in missing]
+        if p.notes:
+            notes.append(f"{p.name}: {p.notes}")
+        return notes
+
+    def _bucket(self, role: str, *, public: bool) -> _Bucket:
+        spec, p, prefix = self._spec, self._caps, f"{self._prefix}-{role}"
+        bucket_name = naming.bucket_name(spec, role)
+        bucket = aws.s3.Bucket(
+            prefix,
+            bucket=bucket_name,
+            force_destroy=False,
+            region=self._resource_region,
+            tags=spec.tag_map,
+            # Buckets hold user data: deleting one must be an explicit choice (protect: false in the spec).
+            opts=self._opts(protect=spec.protect),
+        )
+        store = _Bucket(role=role, name=bucket_name, bucket=bucket)
+        name_out = bucket.bucket
+        policy_deps: list[pulumi.Resource] = []
+
+        if p.ownership_controls:
+            policy_deps.append(
+                aws.s3.BucketOwnershipControls(
+                    f"{prefix}-ownership",
+                    bucket=name_out,
+                    region=self._resource_region,
+                    rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+                    opts=self._opts(),
+                )
+            )
+        if p.public_access_block:
+            policy_deps.append(
+                aws.s3.BucketPublicAccessBlock(
+                    f"{prefix}-public-access",
+                    bucket=name_out,
+                    region=self._resource_region,
+                    block_public_acls=True,
+                    ignore_public_acls=True,
+                    # The public bucket is public through its policy only; ACLs stay blocked on both.
+                    block_public_policy=not public,
+                    restrict_public_buckets=not public,
+                    opts=self._opts(),
+                )
+            )
+        if p.server_side_encryption:
+            aws.s3.BucketServerSideEncryptionConfiguration(
+                f"{prefix}-encryption",
+                bucket=name_out,
+                region=self._resource_region,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256"
+                        )
+                    )
+                ],
+                opts=self._opts(),
+            )
+        if p.bucket_policy:
+            document = (
+                policies.public_bucket_policy(bucket_name, self._region_name)
+                if public
+                else policies.private_bucket_policy(bucket_name, self._region_name)
+            )
+            aws.s3.BucketPolicy(
+                f"{prefix}-policy",
+                bucket=name_out,
+                region=self._resource_region,
+                policy=policies.to_json(document),
+                # S3 rejects a public policy while the public access block still blocks it.
+                opts=self._opts(depends_on=policy_deps),
+            )
+        if self._spec.versioning and p.versioning:
+            versioning = aws.s3.BucketVersioning(
+                f"{prefix}-versioning",
+                bucket=name_out,
+                region=self._resource_region,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                opts=self._opts(),
+            )
+            if p.lifecycle:
+                aws.s3.BucketLifecycleConfiguration(
+                    f"{prefix}-lifecycle",
+                    bucket=name_out,
+                    region=self._resource_region,
+                    rules=[
+                        aws.s3.BucketLifecycleConfigurationRuleArgs(
+                            id="expire-noncurrent-versions",
+                            status="Enabled",
+                            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                                noncurrent_days=spec.noncurrent_version_expiration_days
+                            ),
+                        )
+                    ],
+                    # S3 rejects noncurrent-version rules until versioning is on.
+                    opts=self._opts(depends_on=[versioning]),
+                )
+        return store
+
+    def _cors(self, store: _Bucket) -> None:
+        spec = self._spec
+        methods = ["GET", "HEAD", *(["POST", "PUT"] if spec.allow_uploads else [])]
+        aws.s3.BucketCorsConfiguration(
+            f"{self._prefix}-{store.role}-cors",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            cors_rules=[
+                aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                    id="website-origins",
+                    allowed_methods=methods,
+                    allowed_origins=list(spec.cors_origins),
+                    allowed_headers=list(UPLOAD_HEADERS if spec.allow_uploads else READ_HEADERS),
+                    expose_headers=["ETag"],
+                    max_age_seconds=spec.cors_max_age_seconds,
+                )
+            ],
+            opts=self._opts(),
+        )
+
+    def _credentials(
+        self, args: S3MediaStorageArgs, buckets: list[_Bucket]
+    ) -> tuple[pulumi.Input[str] | None, pulumi.Input[str] | None]:
+        spec = self._spec
+        self.iam_user_name = self.iam_user_arn = self.access_key_id = self.access_policy_json = None
+        document = policies.access_policy([b.name for b in buckets], self._region_name)
+        if spec.credentials == "iam-user":
+            user = aws.iam.User(
+                f"{self._prefix}-user",
+                name=naming.iam_user_name(spec),
+                tags=spec.tag_map,
+                opts=self._opts(),
+            )
+            aws.iam.UserPolicy(
+                f"{self._prefix}-user-policy",
+                name="media-access",
+                user=user.name,
+                policy=policies.to_json(document),
+                opts=self._opts(),
+            )
+            key = aws.iam.AccessKey(f"{self._prefix}-access-key", user=user.name, opts=self._opts())
+            self.iam_user_name = user.name
+            self.iam_user_arn = user.arn
+            self.access_key_id = key.id
+            # The mock runtime (and older providers) do not mark the secret; the DSN must never leak it.
+            return key.id, pulumi.Output.secret(key.secret)
+        if spec.credentials == "static":
+            if args.access_key_id is None or args.secret_access_key is None:
+                raise ValueError("credentials: static needs accessKeyId and secretAccessKey (secret) in stack config")
+            self.access_key_id = pulumi.Output.from_input(args.access_key_id)
+            return args.access_key_id, pulumi.Output.secret(args.secret_access_key)
+        # No credentials in the DSN: the platform attaches this policy to the role the app runs as.
+        self.access_policy_json = pulumi.Output.from_input(policies.to_json(document))
+        return None, None

@@ -1,0 +1,81 @@
+"""The facade: one website's media storage on whichever cloud its spec names."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from divio_storage_infra.spec import StorageSpec
+
+TYPE = "divio:storage:WebsiteMediaStorage"
+
+# Outputs every cloud provides, under the same names.
+COMMON_OUTPUTS: tuple[str, ...] = ("media_url", "storage_dsn", "private_storage_dsn")
+
+
+@dataclass
+class WebsiteMediaStorageArgs:
+    """Inputs of :class:`WebsiteMediaStorage`: the spec, plus static S3 credentials from stack config if any."""
+
+    spec: StorageSpec
+    access_key_id: pulumi.Input[str] | None = None
+    """Static access key id (S3-compatible providers with ``credentials: static``)."""
+    secret_access_key: pulumi.Input[str] | None = None
+    """Static secret key (S3-compatible providers with ``credentials: static``); kept secret."""
+
+
+class WebsiteMediaStorage(pulumi.ComponentResource):
+    """Declares :class:`S3MediaStorage` or :class:`AzureMediaStorage` (as its only child) by ``spec.cloud``.
+
+    ``store`` is that child; ``media_url``, ``storage_dsn`` and ``private_storage_dsn`` are forwarded from it,
+    and ``outputs()`` gives every output of the child by name.
+    """
+
+    store: Any
+    media_url: pulumi.Output[str] | None
+    storage_dsn: pulumi.Output[str] | None
+    private_storage_dsn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        spec = args.spec
+        child_opts = pulumi.ResourceOptions(parent=self)
+        if spec.is_s3:
+            s3 = importlib.import_module("divio_storage_infra.components.s3")
+            self.store = s3.S3MediaStorage(
+                name,
+                s3.S3MediaStorageArgs(
+                    spec=spec,
+                    access_key_id=args.access_key_id,
+                    secret_access_key=args.secret_access_key,
+                    provider=_s3_provider(name, spec, args, child_opts),
+                ),
+                child_opts,
+            )
+        else:
+            # Imported only here so that AWS-only programs never load pulumi_azure_native.
+            azure = importlib.import_module("divio_storage_infra.components.azure")
+            self.store = azure.AzureMediaStorage(name, azure.AzureMediaStorageArgs(spec=spec), child_opts)
+        self.media_url = self.store.media_url
+        self.storage_dsn = self.store.storage_dsn
+        self.private_storage_dsn = self.store.private_storage_dsn
+        self.register_outputs({key: getattr(self, key) for key in COMMON_OUTPUTS})
+
+    def outputs(self) -> dict[str, Any]:
+        """Every output of the cloud component by name, ``None`` where not applicable."""
+        result: dict[str, Any] = self.store.outputs()
+        return result
+
+
+def _s3_provider(
+    name: str, spec: StorageSpec, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions
+) -> pulumi.ProviderResource | None:
+    """The explicit pulumi-aws provider an S3-compatible endpoint needs; AWS itself uses the default provider."""
+    if spec.cloud == "aws":
+        return None
+    endpoints = importlib.import_module("divio_storage_infra.components.endpoints")
+    provider: pulumi.ProviderResource = endpoints.s3_compatible_provider(name, spec, args, opts)
+    return provider

@@ -1,0 +1,89 @@
+"""The per-website Pulumi program: stack config -> spec -> :class:`WebsiteMediaStorage` -> stack outputs.
+
+``Pulumi.yaml`` at the repository root runs this through ``__main__.py``; ``divio-storage plan`` runs the same
+file under the mock runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
+from divio_storage_infra.errors import Problem, SpecError
+from divio_storage_infra.spec import StorageSpec
+
+NAMESPACE = "divio-storage"
+# Credentials for S3-compatible providers: read as secrets, never part of the (printable) spec.
+CREDENTIAL_KEYS: tuple[str, ...] = ("accessKeyId", "secretAccessKey")
+
+
+def _decode(value: Any) -> Any:
+    # Pulumi passes structured config (lists, maps) as JSON text and scalars as plain strings.
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def config_values(namespace: str = NAMESPACE) -> dict[str, Any]:
+    """Every ``namespace:key`` config value of the current stack as ``{key: value}``, structured values decoded."""
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{namespace}:"
+    return {key[len(prefix) :]: _decode(value) for key, value in sorted(merged.items()) if key.startswith(prefix)}
+
+
+def load_spec(values: dict[str, Any] | None = None) -> StorageSpec:
+    """The stack's spec from config (credential keys excluded); raises SpecError before anything is declared."""
+    raw = config_values() if values is None else values
+    spec_raw = {k: v for k, v in raw.items() if k not in CREDENTIAL_KEYS}
+    spec = StorageSpec.from_dict(spec_raw, context=pulumi.get_stack())
+    given = [k for k in CREDENTIAL_KEYS if k in raw]
+    if spec.credentials == "static":
+        missing = [k for k in CREDENTIAL_KEYS if k not in raw]
+        if missing:
+            raise SpecError(
+                [
+                    Problem(
+                        k,
+                        None,
+                        f"credentials: static needs it; set it with `pulumi config set {'--secret ' if k == 'secretAccessKey' else ''}{k} ...`",
+                    )
+                    for k in missing
+                ],
+                context=pulumi.get_stack(),
+            )
+        if not runtime_config.is_config_secret(f"{NAMESPACE}:secretAccessKey"):
+            # The value itself is never echoed, not even in this error.
+            raise SpecError.one(
+                "secretAccessKey",
+                "[not shown]",
+                "it must be a secret: `pulumi config set --secret secretAccessKey ...`",
+                context=pulumi.get_stack(),
+            )
+    elif given:
+        raise SpecError(
+            [Problem(k, "[not shown]", "only applies with credentials: static") for k in given],
+            context=pulumi.get_stack(),
+        )
+    return spec
+
+
+def main() -> WebsiteMediaStorage:
+    """Declare one website's storage from stack config and export its outputs (DSNs as secrets)."""
+    spec = load_spec()
+    config = pulumi.Config(NAMESPACE)
+    args = WebsiteMediaStorageArgs(spec=spec)
+    if spec.credentials == "static":
+        args.access_key_id = config.require("accessKeyId")
+        args.secret_access_key = config.require_secret("secretAccessKey")
+    storage = WebsiteMediaStorage(spec.stack_name, args)
+    for key, value in storage.outputs().items():
+        if value is not None and value != []:
+            pulumi.export(key, value)
+    return storage
