@@ -203,12 +203,13 @@ class EchoMocks(pulumi_mocks.Mocks):
             state.update(extra(args))
         return str(state.pop("id", f"{args.name}-id")), state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Answer an invoke from ``calls``; an unexpected invoke is an error, not a silent empty answer."""
         handler = self.calls.get(args.token)
         if handler is None:
             raise NotImplementedError(f"no mock answer for invoke {args.token}")
-        return handler(args), None
+        # The mock monitor iterates the failures whenever it gets a tuple: an empty list, never None.
+        return handler(args), []
 
 
 def run(

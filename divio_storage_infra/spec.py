@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from divio_storage_infra.errors import Problem, SpecError
+from divio_storage_infra.providers import S3_PROVIDERS, S3Provider
 from divio_storage_infra.regions import AWS_REGIONS, AZURE_LOCATIONS, EXOSCALE_ZONES
 
 Cloud = Literal["aws", "exoscale", "s3-compatible", "azure"]
@@ -275,7 +276,7 @@ def check_hostname(value: str) -> str | None:
 def check_endpoint(value: str) -> str | None:
     """Why ``value`` is not an endpoint ``host[:port]`` (no scheme, no path), or None when it is."""
     if "://" in value or "/" in value:
-        return "expected host[:port] without scheme or path, e.g. s3.example.net or minio.internal:9000"
+        return "expected a host without scheme or path, e.g. objects.example.net"
     host, _, port = value.partition(":")
     if port and (not port.isdigit() or not 1 <= int(port) <= 65535):
         return "expected a port from 1 to 65535 after the host"
@@ -353,6 +354,8 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
             c.bad("endpoint", None, "it is required for cloud s3-compatible: the provider's host[:port]")
         elif why := check_endpoint(endpoint):
             c.bad("endpoint", endpoint, why)
+        else:
+            _check_dsn_endpoint(c, endpoint)
     elif location is None or location not in AZURE_LOCATIONS:
         close = difflib.get_close_matches(location or "", sorted(AZURE_LOCATIONS), n=1)
         c.bad(
@@ -421,6 +424,8 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
             raw["noncurrentVersionExpirationDays"],
             "only applies with versioning: true; remove it or turn versioning on",
         )
+    if cloud in S3_PROVIDERS:
+        _check_capabilities(c, raw, S3_PROVIDERS[cloud], origins=origins, versioning=versioning)
 
     tags = _tags(c)
     protect = c.boolean("protect", True)
@@ -496,6 +501,35 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         sas_permissions="".join(ch for ch in SAS_PERMISSION_LETTERS if ch in sas_permissions),
         given=frozenset(k for k in raw if k in CONFIG_KEYS),
     )
+
+
+def _check_dsn_endpoint(c: _Collector, endpoint: str) -> None:
+    """The endpoint must survive the DSN: django-storage-url reads bucket and endpoint from the host alone."""
+    from divio_storage_infra.dsn import DsnError, s3_dsn  # dsn builds on spec's name checks
+
+    try:
+        s3_dsn(bucket="probe-bucket", endpoint_host=endpoint)
+    except DsnError as error:
+        for problem in error.problems:
+            c.bad("endpoint", endpoint, problem.allowed)
+
+
+def _check_capabilities(
+    c: _Collector, raw: Mapping[str, Any], provider: S3Provider, *, origins: tuple[str, ...], versioning: bool
+) -> None:
+    """A spec that asks for what the provider cannot declare is an error, never a silent drop."""
+    name = provider.name
+    if origins and not provider.cors:
+        c.bad("corsOrigins", list(origins), f"{name} has no bucket CORS configuration; remove corsOrigins")
+    if versioning and not provider.versioning:
+        c.bad("versioning", True, f"{name} has no bucket versioning; remove versioning")
+    if versioning and not provider.lifecycle and "noncurrentVersionExpirationDays" in raw:
+        c.bad(
+            "noncurrentVersionExpirationDays",
+            raw["noncurrentVersionExpirationDays"],
+            f"{name} has no lifecycle rules, so old versions cannot expire; remove it (the plan notes that "
+            "old versions are kept)",
+        )
 
 
 def _tags(c: _Collector) -> tuple[tuple[str, str], ...]:

@@ -87,6 +87,14 @@ class S3MediaStorage(pulumi.ComponentResource):
         self._resource_region = self._region_name if spec.cloud == "aws" else None
         self._child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.plan_notes = self._notes()
+        endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
+        self._endpoint_host = endpoint_host
+        self._dsn_region = self._region_name if spec.cloud == "s3-compatible" else None
+        # Render every DSN once with placeholder credentials: a DSN the app could not read fails here,
+        # before any resource is declared, instead of half-way through `pulumi up`.
+        for role, signed in (("media", False), ("private", True)):
+            if role == "media" and spec.public_storage or role == "private" and spec.private_storage:
+                self._render_dsn(naming.bucket_name(spec, role), signed, "PLACEHOLDER", "placeholder")
 
         public = self._bucket("media", public=True) if spec.public_storage else None
         private = self._bucket("private", public=False) if spec.private_storage else None
@@ -95,25 +103,13 @@ class S3MediaStorage(pulumi.ComponentResource):
 
         buckets = [b for b in (public, private) if b is not None]
         access_key_id, secret = self._credentials(args, buckets)
-        endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
 
         def dsn(store: _Bucket, signed: bool) -> pulumi.Output[str]:
-            def render(values: list[Any]) -> str:
-                key_id, secret_key = values
-                return s3_dsn(
-                    bucket=store.name,
-                    endpoint_host=endpoint_host,
-                    access_key_id=key_id,
-                    secret_access_key=secret_key,
-                    custom_domain=None if signed else spec.media_domain,
-                    signed_urls=signed,
-                    acl=self._caps.object_acl(public=not signed),
-                    region=self._region_name if spec.cloud == "s3-compatible" else None,
-                )
-
             # Depending on the bucket output makes consumers of the DSN wait until the bucket exists.
             return pulumi.Output.secret(
-                pulumi.Output.all(access_key_id, secret, store.bucket.bucket).apply(lambda v: render(v[:2]))
+                pulumi.Output.all(access_key_id, secret, store.bucket.bucket).apply(
+                    lambda v: self._render_dsn(store.name, signed, v[0], v[1])
+                )
             )
 
         self.public_bucket_name = public.bucket.bucket if public else None
@@ -121,7 +117,9 @@ class S3MediaStorage(pulumi.ComponentResource):
         self.private_bucket_name = private.bucket.bucket if private else None
         self.private_bucket_arn = self._arn(private) if private else None
         self.media_url = (
-            public.bucket.bucket.apply(lambda b: s3_media_url(b, endpoint_host, spec.media_domain)) if public else None
+            public.bucket.bucket.apply(lambda b: s3_media_url(b, str(endpoint_host), spec.media_domain))
+            if public
+            else None
         )
         self.storage_dsn = dsn(public, signed=False) if public else None
         self.private_storage_dsn = dsn(private, signed=True) if private else None
@@ -145,6 +143,19 @@ class S3MediaStorage(pulumi.ComponentResource):
             "plan_notes": self.plan_notes,
         }
 
+    def _render_dsn(self, bucket: str, signed: bool, key_id: str | None, secret: str | None) -> str:
+        return s3_dsn(
+            bucket=bucket,
+            access_key_id=key_id,
+            secret_access_key=secret,
+            custom_domain=None if signed else self._spec.media_domain,
+            signed_urls=signed,
+            acl=self._caps.object_acl(public=not signed),
+            endpoint_host=self._endpoint_host,
+            region=self._dsn_region,
+            path_style=self._caps.path_style,
+        )
+
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(self._child_opts, pulumi.ResourceOptions(**kwargs))
 
@@ -165,6 +176,8 @@ class S3MediaStorage(pulumi.ComponentResource):
             if not supported
         ]
         notes = [f"{p.name}: not declared, the provider does not support {label}" for label in missing]
+        if self._spec.versioning and p.versioning and not p.lifecycle:
+            notes.append(f"{p.name}: noncurrent versions are kept; the provider has no lifecycle rules to expire them")
         if p.notes:
             notes.append(f"{p.name}: {p.notes}")
         return notes

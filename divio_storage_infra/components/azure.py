@@ -1,0 +1,330 @@
+"""Azure Blob media storage for one website and environment, as a Pulumi component.
+
+Each website gets its own storage account, because blob CORS rules are set per account (the blob service), not
+per container: sharing an account would share every website's allowed origins. Inside it, the container
+``public-media`` serves objects anonymously (blob-level access, never listing) and ``private-media`` holds files
+that only credentials can read. The component exports the storage DSNs a Django app reads (Pulumi secrets) in the
+``az://`` format of DESIGN.md.
+
+``pulumi_azure_native`` is imported here and nowhere else, so AWS-only programs never load it; without the
+``azure`` extra, importing this module still works and constructing the component explains what to install.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from divio_storage_infra import naming
+from divio_storage_infra.dsn import azure_dsn, azure_media_url
+from divio_storage_infra.errors import SpecError
+from divio_storage_infra.spec import StorageSpec
+
+try:
+    import pulumi_azure_native.resources as azure_resources
+    import pulumi_azure_native.storage as azure_storage
+except ImportError as error:  # the [azure] extra is optional; the constructor reports it
+    _AZURE_IMPORT_ERROR: ImportError | None = error
+else:
+    _AZURE_IMPORT_ERROR = None
+
+TYPE = "divio:storage:AzureMediaStorage"
+
+INSTALL_HINT = (
+    "AzureMediaStorage needs the Pulumi Azure Native provider SDK (pulumi-azure-native); "
+    "install it with: pip install 'divio-storage-infra[azure]'"
+)
+
+# CORS, one rule per origin (Azure allows 5 rules per service; the spec rejects more origins). Preflight OPTIONS
+# requests are answered by the blob service itself and matched against the *intended* method
+# (Access-Control-Request-Method), so OPTIONS is not listed.
+CORS_READ_METHODS: tuple[str, ...] = ("GET", "HEAD")
+# Browser uploads to Azure Blob are Put Blob / Put Block / Put Block List: all PUT. The blob service has no
+# form-POST upload like S3, so POST would allow nothing useful and stays off (least privilege).
+CORS_UPLOAD_METHODS: tuple[str, ...] = ("PUT",)
+# Reads may send range and conditional headers (media players, caches); Azure requires a non-empty list.
+CORS_READ_HEADERS: tuple[str, ...] = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+# Uploads send the content type and MD5 plus x-ms-* headers (x-ms-blob-type, x-ms-version, x-ms-date,
+# x-ms-blob-content-type, x-ms-meta-*); Azure allows two prefixed headers per rule, this uses one.
+CORS_UPLOAD_HEADERS: tuple[str, ...] = ("content-type", "content-md5", "x-ms-*")
+CORS_EXPOSED_HEADERS: tuple[str, ...] = ("ETag",)
+
+# Azure allows exactly one blob service and one management policy per account, both named "default".
+_DEFAULT = "default"
+_KEY_NAME = "key1"
+
+
+@dataclass(frozen=True)
+class AzureMediaStorageArgs:
+    """Arguments of :class:`AzureMediaStorage`: the validated spec of one website and environment."""
+
+    spec: StorageSpec
+
+
+def cors_rules(spec: StorageSpec) -> list[dict[str, Any]]:
+    """The blob service CORS rules for ``spec``: one per origin, in the spec's order (empty without origins)."""
+    methods = CORS_READ_METHODS + (CORS_UPLOAD_METHODS if spec.allow_uploads else ())
+    headers = CORS_READ_HEADERS + (CORS_UPLOAD_HEADERS if spec.allow_uploads else ())
+    return [
+        {
+            "allowed_origins": [origin],
+            "allowed_methods": list(methods),
+            "allowed_headers": list(headers),
+            "exposed_headers": list(CORS_EXPOSED_HEADERS),
+            "max_age_in_seconds": spec.cors_max_age_seconds,
+        }
+        for origin in spec.cors_origins
+    ]
+
+
+def _after(resource: pulumi.Resource, value: str) -> pulumi.Output[str]:
+    """``value`` as an Output that depends on ``resource``.
+
+    The URN is known even in preview, so the value shows up in plans, and consumers that pass it to their own
+    resources still get the ordering (the Output carries ``resource`` as a dependency).
+    """
+    return resource.urn.apply(lambda _urn: value)
+
+
+class AzureMediaStorage(pulumi.ComponentResource):
+    """One website's media storage on Azure Blob: account, blob service settings, containers and DSNs.
+
+    Children (logical names prefixed with the component name, all ``parent=self``):
+
+    - ``<name>-resource-group`` ``azure-native:resources:ResourceGroup``, unless the spec names an existing one;
+    - ``<name>-account`` ``azure-native:storage:StorageAccount``;
+    - ``<name>-blob-service`` ``azure-native:storage:BlobServiceProperties`` (CORS, soft delete, versioning);
+    - ``<name>-public-media`` / ``<name>-private-media`` ``azure-native:storage:BlobContainer``;
+    - ``<name>-lifecycle`` ``azure-native:storage:ManagementPolicy`` with versioning (expires old versions).
+
+    Outputs (``None`` when not applicable): ``resource_group_name``, ``storage_account_name``,
+    ``public_container_name``, ``private_container_name``, ``media_url``, ``storage_dsn`` and
+    ``private_storage_dsn`` (both Pulumi secrets).
+
+    The media domain is used in ``media_url`` and the public DSN, but not set as the account's custom domain:
+    Azure serves blob custom domains over plain HTTP only and checks the CNAME when the account is updated, so
+    HTTPS media domains sit in a CDN / Front Door in front of the account, declared elsewhere.
+    """
+
+    TYPE = TYPE
+
+    resource_group_name: pulumi.Output[str]
+    storage_account_name: pulumi.Output[str]
+    public_container_name: pulumi.Output[str] | None
+    private_container_name: pulumi.Output[str] | None
+    media_url: pulumi.Output[str] | None
+    storage_dsn: pulumi.Output[str] | None
+    private_storage_dsn: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: AzureMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """Declare the storage of ``args.spec`` under the logical name ``name``."""
+        # Fail before registering anything, so a missing extra or a wrong cloud leaves no half-declared component.
+        if _AZURE_IMPORT_ERROR is not None:
+            raise ImportError(INSTALL_HINT) from _AZURE_IMPORT_ERROR
+        spec = args.spec
+        if spec.cloud != "azure":
+            raise SpecError.one("cloud", spec.cloud, "AzureMediaStorage needs cloud: azure", context=spec.stack_name)
+        if spec.location is None:  # pragma: no cover - the spec requires a location for cloud azure
+            raise SpecError.one("location", None, "cloud azure needs a location", context=spec.stack_name)
+        super().__init__(self.TYPE, name, None, opts)
+
+        location = spec.location
+        tags = spec.tag_map
+        account_name = naming.storage_account_name(spec)
+        group_name = naming.resource_group_name(spec)
+
+        def child(*, protect: bool = False, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on)
+
+        # An existing group belongs to someone else: the component only places the account in it. A group it
+        # creates is protected like the data in it, because deleting a group deletes everything inside. No
+        # retain_on_delete: once protection is lifted on purpose, `pulumi destroy` should leave nothing behind,
+        # and a retained group would make a later re-create of the stack fail on "already exists".
+        group: pulumi.Resource | None = None
+        if spec.resource_group_name is None:
+            group = azure_resources.ResourceGroup(
+                f"{name}-resource-group",
+                resource_group_name=group_name,
+                location=location,
+                tags=tags,
+                opts=child(protect=spec.protect),
+            )
+
+        # A service SAS is signed with the account key, and Azure rejects SAS requests too when shared-key access
+        # is off; so shared keys stay on for both account-key and sas, and are off only without credentials.
+        shared_key = spec.credentials in ("account-key", "sas")
+        account = azure_storage.StorageAccount(
+            f"{name}-account",
+            account_name=account_name,
+            resource_group_name=group_name,
+            location=location,
+            kind=azure_storage.Kind.STORAGE_V2,
+            sku=azure_storage.SkuArgs(name=spec.account_sku),
+            access_tier=azure_storage.AccessTier.HOT,
+            enable_https_traffic_only=True,
+            minimum_tls_version=azure_storage.MinimumTlsVersion.TLS1_2,
+            # Needed only so the public container can allow anonymous blob reads; off without a public store.
+            allow_blob_public_access=spec.public_storage,
+            allow_shared_key_access=shared_key,
+            # Without shared keys, the portal and tools should use Entra ID instead of trying keys first.
+            default_to_o_auth_authentication=not shared_key,
+            allow_cross_tenant_replication=False,
+            tags=tags,
+            opts=child(protect=spec.protect, depends_on=[group] if group is not None else None),
+        )
+
+        # Set Blob Service Properties keeps any element the request leaves out, so CORS (even an empty list),
+        # both retention policies and versioning are always sent: removing the last origin must remove its rule.
+        blob_service = azure_storage.BlobServiceProperties(
+            f"{name}-blob-service",
+            account_name=account_name,
+            resource_group_name=group_name,
+            blob_services_name=_DEFAULT,
+            cors=azure_storage.CorsRulesArgs(
+                cors_rules=[azure_storage.CorsRuleArgs(**rule) for rule in cors_rules(spec)]
+            ),
+            delete_retention_policy=azure_storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=spec.blob_soft_delete_days
+            ),
+            container_delete_retention_policy=azure_storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=spec.container_soft_delete_days
+            ),
+            is_versioning_enabled=spec.versioning,
+            opts=child(depends_on=[account]),
+        )
+
+        if spec.versioning:
+            # Versioning keeps every overwritten or deleted blob; expire old versions so storage does not grow
+            # without bound. Only after versioning is on (the blob service), in the account it belongs to.
+            azure_storage.ManagementPolicy(
+                f"{name}-lifecycle",
+                account_name=account_name,
+                resource_group_name=group_name,
+                management_policy_name=_DEFAULT,
+                policy=azure_storage.ManagementPolicySchemaArgs(
+                    rules=[
+                        azure_storage.ManagementPolicyRuleArgs(
+                            name="expire-noncurrent-versions",
+                            enabled=True,
+                            type=azure_storage.RuleType.LIFECYCLE,
+                            definition=azure_storage.ManagementPolicyDefinitionArgs(
+                                filters=azure_storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"]),
+                                actions=azure_storage.ManagementPolicyActionArgs(
+                                    version=azure_storage.ManagementPolicyVersionArgs(
+                                        delete=azure_storage.DateAfterCreationArgs(
+                                            days_after_creation_greater_than=spec.noncurrent_version_expiration_days
+                                        )
+                                    )
+                                ),
+                            ),
+                        )
+                    ]
+                ),
+                opts=child(depends_on=[account, blob_service]),
+            )
+
+        invoke_opts = pulumi.InvokeOutputOptions(parent=self, depends_on=[account])
+        account_key: pulumi.Output[str] | None = None
+        if spec.credentials == "account-key":
+            # Listing keys needs the account to exist; parent=self lets a provider given to the component apply.
+            keys = azure_storage.list_storage_account_keys_output(
+                account_name=account_name, resource_group_name=group_name, opts=invoke_opts
+            )
+            account_key = pulumi.Output.secret(keys.apply(_first_key))
+
+        def container(container_name: str, public: bool) -> tuple[pulumi.Resource, pulumi.Output[str]]:
+            resource = azure_storage.BlobContainer(
+                f"{name}-{container_name}",
+                account_name=account_name,
+                resource_group_name=group_name,
+                container_name=container_name,
+                # Blob: anonymous reads of single blobs by URL; never "Container", which would also list them.
+                public_access=azure_storage.PublicAccess.BLOB if public else azure_storage.PublicAccess.NONE,
+                # The account must allow public access before a public container can be created.
+                opts=child(protect=spec.protect, depends_on=[account]),
+            )
+            domain = spec.media_domain if public else None
+            credential: pulumi.Output[dict[str, str]]
+            if account_key is not None:
+                credential = account_key.apply(lambda key: {"account_key": key})
+            elif spec.credentials == "sas":
+                sas = self._service_sas(spec, account_name, group_name, container_name, resource)
+                credential = sas.apply(lambda token: {"sas_token": token})
+            else:
+                credential = pulumi.Output.from_input({})
+            # Through the container's URN, so whoever consumes the DSN waits until the container exists.
+            dsn = pulumi.Output.all(resource.urn, credential).apply(
+                lambda values: azure_dsn(
+                    account=account_name, container=container_name, custom_domain=domain, **values[1]
+                )
+            )
+            # Wrapped here, not left to the provider: under mocks, and for a DSN without a key (it still names
+            # the account and container the app writes to), nothing else would mark it secret.
+            return resource, pulumi.Output.secret(dsn)
+
+        self.public_container_name = None
+        self.media_url = None
+        self.storage_dsn = None
+        if spec.public_storage:
+            public, self.storage_dsn = container(naming.PUBLIC_CONTAINER, public=True)
+            self.public_container_name = _after(public, naming.PUBLIC_CONTAINER)
+            self.media_url = _after(
+                public, azure_media_url(account_name, naming.PUBLIC_CONTAINER, custom_domain=spec.media_domain)
+            )
+
+        self.private_container_name = None
+        self.private_storage_dsn = None
+        if spec.private_storage:
+            private, self.private_storage_dsn = container(naming.PRIVATE_CONTAINER, public=False)
+            self.private_container_name = _after(private, naming.PRIVATE_CONTAINER)
+
+        self.resource_group_name = (
+            _after(group, group_name) if group is not None else pulumi.Output.from_input(group_name)
+        )
+        self.storage_account_name = _after(account, account_name)
+
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, Any]:
+        """The component's outputs by name (``None`` where not applicable), as registered."""
+        return {
+            "resource_group_name": self.resource_group_name,
+            "storage_account_name": self.storage_account_name,
+            "public_container_name": self.public_container_name,
+            "private_container_name": self.private_container_name,
+            "media_url": self.media_url,
+            "storage_dsn": self.storage_dsn,
+            "private_storage_dsn": self.private_storage_dsn,
+        }
+
+    def _service_sas(
+        self,
+        spec: StorageSpec,
+        account_name: str,
+        group_name: str,
+        container_name: str,
+        container: pulumi.Resource,
+    ) -> pulumi.Output[str]:
+        """A service SAS scoped to one container, as a secret; deterministic (fixed start and expiry, no "now")."""
+        token = azure_storage.list_storage_account_service_sas_output(
+            account_name=account_name,
+            resource_group_name=group_name,
+            canonicalized_resource=f"/blob/{account_name}/{container_name}",
+            resource=azure_storage.SignedResource.C,
+            permissions=spec.sas_permissions,
+            protocols=azure_storage.HttpProtocol.HTTPS,
+            shared_access_start_time=f"{spec.sas_start}T00:00:00Z",
+            shared_access_expiry_time=spec.sas_expiry,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[container]),
+        )
+        return pulumi.Output.secret(token.apply(lambda result: str(result.service_sas_token)))
+
+
+def _first_key(result: Any) -> str:
+    """The value of ``key1`` from a list-keys result (the key service SAS tokens are signed with by default)."""
+    for key in result.keys:
+        if key.key_name == _KEY_NAME:
+            return str(key.value)
+    return str(result.keys[0].value)

@@ -1,0 +1,459 @@
+"""What every store is probed for, in which order, and how results are reported without leaking a secret.
+
+A store adapter (S3 or Azure) knows how to write, read, delete and sign with the DSN's credentials and how to
+explain its cloud's errors; :func:`probe_store` runs the same sequence on either and always tries to delete
+the probe object it wrote, whatever failed in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Literal, Protocol
+from urllib.parse import quote, quote_plus, unquote, urlsplit
+
+import requests
+
+Status = Literal["pass", "fail", "skip"]
+Role = Literal["public", "private"]
+
+PROBE_PREFIX = "divio-storage-check/"
+# Reserved top-level domain (RFC 2606): no store can have allowed it on purpose.
+DEFAULT_REFUSED_ORIGIN = "https://divio-storage-check.invalid"
+SIGNED_URL_SECONDS = 300
+REDACTED = "***"
+# Shorter strings are too likely to occur by chance in an unrelated message to be worth scrubbing.
+_MIN_SECRET = 6
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe: what was tried, whether it passed, and why, in words an operator can act on."""
+
+    store: Role
+    name: str
+    status: Status
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form (a stable contract: keys ``store``, ``probe``, ``status``, ``detail``)."""
+        return {"store": self.store, "probe": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class StoreReport:
+    """All probes of one store, with the masked DSN and where the probes connected."""
+
+    role: Role
+    dsn: str
+    cloud: str
+    endpoint: str
+    probes: list[ProbeResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every probe passed."""
+        return all(p.status == "pass" for p in self.probes)
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form of the store and its probes."""
+        return {
+            "store": self.role,
+            "dsn": self.dsn,
+            "cloud": self.cloud,
+            "endpoint": self.endpoint,
+            "ok": self.ok,
+            "probes": [p.as_dict() for p in self.probes],
+        }
+
+
+class Redactor:
+    """Replaces every form of the known secrets (raw, percent-encoded, base64 SAS) in text with ``***``."""
+
+    def __init__(self, values: Iterable[str | None] = ()) -> None:
+        self._forms: set[str] = set()
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str | None) -> None:
+        """Scrub ``value`` and its encoded forms from now on; a SAS token also has its ``sig`` scrubbed."""
+        if not value or len(value) < _MIN_SECRET:
+            return
+        candidates = {value, quote(value, safe=""), quote_plus(value), quote(value, safe="/")}
+        if "sig=" in value:
+            for part in value.split("&"):
+                name, _, sig = part.partition("=")
+                if name == "sig" and sig:
+                    candidates |= {sig, quote(sig, safe=""), unquote(sig)}
+        self._forms |= {c for c in candidates if len(c) >= _MIN_SECRET}
+
+    def __call__(self, text: str) -> str:
+        # Longest first, so a secret that contains another is replaced whole.
+        for form in sorted(self._forms, key=len, reverse=True):
+            text = text.replace(form, REDACTED)
+        return text
+
+
+class Unreachable(Exception):
+    """The endpoint did not answer (refused, timed out, name not resolved); the message says which, no secret."""
+
+
+class StoreClient(Protocol):
+    """What :func:`probe_store` needs from a cloud: credentialed object operations, URLs and error wording."""
+
+    role: Role
+    endpoint: str
+    """Where the probes connect (scheme, host, port), for the report."""
+    key_prefix: str
+    """The DSN's key prefix (S3 location), '' or ending in '/'."""
+
+    def check_credentials(self) -> str | None:
+        """Why the DSN cannot be used to write at all (no credential), or None."""
+
+    def write(self, key: str, body: bytes) -> None:
+        """Upload ``body`` as ``key`` the way the app would (its ACL, its credential)."""
+
+    def read(self, key: str) -> bytes:
+        """Download ``key`` with the DSN's credential."""
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` with the DSN's credential."""
+
+    def object_url(self, key: str) -> str:
+        """The unsigned URL of ``key`` at the store's own endpoint."""
+
+    def custom_domain_url(self, key: str) -> str | None:
+        """The URL of ``key`` on the DSN's custom media domain, or None without one."""
+
+    def signed_url(self, key: str) -> str:
+        """A URL of ``key`` that grants reading for :data:`SIGNED_URL_SECONDS` seconds."""
+
+    def explain(self, error: Exception) -> str:
+        """One line about a failed SDK call; raises :class:`Unreachable` for connection problems."""
+
+    def public_refused_hint(self) -> str:
+        """What to fix when anonymous reads of the public store are refused."""
+
+    def private_open_hint(self) -> str:
+        """What to fix when anonymous reads of the private store succeed."""
+
+    def redact(self, text: str) -> str:
+        """``text`` without any form of the DSN's secret."""
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """How to probe: origins that must be allowed / refused, timeouts, whether to fetch the custom domain."""
+
+    origins: tuple[str, ...] = ()
+    refused_origin: str = DEFAULT_REFUSED_ORIGIN
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    fetch_custom_domain: bool = False
+
+
+def new_key(prefix: str) -> str:
+    """A probe object key no one else uses: the DSN's prefix, a fixed folder, a UTC timestamp and random hex."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{prefix}{PROBE_PREFIX}{stamp}-{secrets.token_hex(6)}.txt"
+
+
+def shown(url: str) -> str:
+    """A URL safe to print: without its query string (signed URLs carry bearer signatures there)."""
+    parts = urlsplit(url)
+    return parts._replace(query="", fragment="").geturl() + (" (signed query string hidden)" if parts.query else "")
+
+
+def http_failure(error: requests.RequestException, url: str, timeout: float) -> str:
+    """Words for a failed anonymous request, never the request's own message (it repeats the URL's query)."""
+    target = urlsplit(url).netloc
+    if isinstance(error, requests.ConnectTimeout):
+        return f"cannot reach {target}: no answer within {timeout:g} s"
+    if isinstance(error, requests.Timeout):
+        return f"{target} accepted the connection but sent no answer in time"
+    if isinstance(error, requests.ConnectionError):
+        text = str(error).lower()
+        if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
+            return f"cannot resolve {urlsplit(url).hostname}: DNS has no record for it (yet)"
+        if "refused" in text:
+            return f"cannot reach {target}: connection refused"
+        return f"cannot reach {target}: {type(error).__name__}"
+    return f"request to {target} failed: {type(error).__name__}"
+
+
+def _status(response: requests.Response) -> str:
+    # The standard phrase: emulators put whole error messages (or shout) in the reason phrase.
+    try:
+        phrase = HTTPStatus(response.status_code).phrase
+    except ValueError:
+        phrase = ""
+    return f"{response.status_code} {phrase}".strip()
+
+
+@contextmanager
+def _session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        # An anonymous probe must not pick up credentials from ~/.netrc or proxies' auth.
+        session.trust_env = False
+        yield session
+
+
+def anonymous_get(url: str, options: ProbeOptions) -> requests.Response:
+    """GET ``url`` without any credential, as a visitor's browser would."""
+    with _session() as session:
+        return session.get(url, timeout=(options.connect_timeout, options.read_timeout), allow_redirects=False)
+
+
+def preflight(url: str, origin: str, options: ProbeOptions) -> requests.Response:
+    """The CORS preflight a browser sends before a cross-origin GET from ``origin``."""
+    with _session() as session:
+        return session.options(
+            url,
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+            timeout=(options.connect_timeout, options.read_timeout),
+            allow_redirects=False,
+        )
+
+
+def _allowed_origin(response: requests.Response, origin: str) -> str | None:
+    """The Access-Control-Allow-Origin that lets ``origin`` in, or None when the preflight refused it."""
+    if not 200 <= response.status_code < 300:
+        return None
+    allowed = response.headers.get("Access-Control-Allow-Origin")
+    if allowed in (origin, "*"):
+        return allowed
+    return None
+
+
+class _Run:
+    """Collects results of one store; every detail goes through the store's redaction."""
+
+    def __init__(self, store: StoreClient) -> None:
+        self.store = store
+        self.results: list[ProbeResult] = []
+        self.unreachable: str | None = None
+
+    def add(self, name: str, status: Status, detail: str) -> None:
+        self.results.append(ProbeResult(self.store.role, name, status, self.store.redact(detail)))
+
+    def skip(self, name: str, why: str) -> None:
+        self.add(name, "skip", f"not run: {why}")
+
+    def error(self, error: Exception) -> str:
+        """Explain an SDK failure; remember an unreachable endpoint so later probes do not wait for it again."""
+        try:
+            return self.store.explain(error)
+        except Unreachable as gone:
+            self.unreachable = str(gone)
+            return str(gone)
+
+
+def probe_store(store: StoreClient, options: ProbeOptions) -> list[ProbeResult]:
+    """Run the probes of one store and return their results, deleting the probe object even when probes fail.
+
+    Public store: write, read, public-read (anonymous), one cors-allowed per origin, cors-refused, delete.
+    Private store: write, read, anonymous-refused, signed-read, delete.
+    """
+    run = _Run(store)
+    key = new_key(store.key_prefix)
+    body = f"divio-storage check probe {key}\n".encode()
+    written = False
+    attempted = False
+    try:
+        why_not = store.check_credentials()
+        if why_not is not None:
+            run.add("write", "fail", why_not)
+        else:
+            attempted = True
+            try:
+                store.write(key, body)
+            except Exception as error:  # noqa: BLE001 - every SDK failure becomes a reason in the table
+                run.add("write", "fail", f"cannot write {key}: {run.error(error)}")
+            else:
+                written = True
+                run.add("write", "pass", f"wrote {key} ({len(body)} bytes) with the DSN's credential")
+        _after_write(run, store, options, key, body, written)
+    finally:
+        _cleanup(run, store, key, written=written, attempted=attempted)
+    return run.results
+
+
+def _after_write(run: _Run, store: StoreClient, options: ProbeOptions, key: str, body: bytes, written: bool) -> None:
+    object_probes = ["read", "public-read"] if store.role == "public" else ["read", "anonymous-refused", "signed-read"]
+    if not written:
+        why = f"{store.endpoint} is unreachable" if run.unreachable else "the probe object could not be written"
+        for name in object_probes:
+            run.skip(name, why)
+    else:
+        _read(run, store, key, body)
+        if store.role == "public":
+            _public_read(run, store, options, key, body)
+        else:
+            _anonymous_refused(run, store, options, key)
+            _signed_read(run, store, options, key, body)
+    if store.role == "public":
+        _cors(run, store, options, key)
+
+
+def _read(run: _Run, store: StoreClient, key: str, body: bytes) -> None:
+    if run.unreachable:
+        run.skip("read", f"{store.endpoint} is unreachable")
+        return
+    try:
+        got = store.read(key)
+    except Exception as error:  # noqa: BLE001
+        run.add("read", "fail", f"cannot read {key} back: {run.error(error)}")
+        return
+    if got != body:
+        run.add("read", "fail", f"read {len(got)} bytes back, not the {len(body)} bytes written")
+    else:
+        run.add("read", "pass", f"read {key} back with the DSN's credential")
+
+
+def _fetch(run: _Run, name: str, url: str, options: ProbeOptions) -> requests.Response | None:
+    """An anonymous GET, or None after recording why it could not be made."""
+    if run.unreachable:
+        run.skip(name, f"{run.store.endpoint} is unreachable")
+        return None
+    try:
+        return anonymous_get(url, options)
+    except requests.RequestException as error:
+        run.add(name, "fail", f"GET {shown(url)}: {http_failure(error, url, options.connect_timeout)}")
+        return None
+
+
+def _public_read(run: _Run, store: StoreClient, options: ProbeOptions, key: str, body: bytes) -> None:
+    url = store.object_url(key)
+    domain_url = store.custom_domain_url(key)
+    # The endpoint URL tests the store's own public-access setting; a custom domain also depends on DNS and a
+    # CDN that may not exist yet (or not from where check runs), so it is named and, on request, fetched too.
+    note = ""
+    if domain_url is not None and not options.fetch_custom_domain:
+        note = f"; media URLs use the custom domain {domain_url}, not fetched (--fetch-custom-domain fetches it)"
+    response = _fetch(run, "public-read", url, options)
+    if response is not None:
+        if response.status_code == 200 and response.content == body:
+            run.add("public-read", "pass", f"anonymous GET {url} -> 200, same bytes{note}")
+        elif response.status_code == 200:
+            run.add("public-read", "fail", f"anonymous GET {url} -> 200 but other bytes than written{note}")
+        else:
+            run.add(
+                "public-read",
+                "fail",
+                f"anonymous GET {url} -> {_status(response)}: visitors cannot load media; "
+                f"{store.public_refused_hint()}{note}",
+            )
+    if domain_url is not None and options.fetch_custom_domain:
+        response = _fetch(run, "public-read custom-domain", domain_url, options)
+        if response is not None:
+            ok = response.status_code == 200 and response.content == body
+            run.add(
+                "public-read custom-domain",
+                "pass" if ok else "fail",
+                f"anonymous GET {domain_url} -> {_status(response)}"
+                + ("" if ok else ": the custom domain does not serve this store's objects (DNS / CDN origin?)"),
+            )
+
+
+def _anonymous_refused(run: _Run, store: StoreClient, options: ProbeOptions, key: str) -> None:
+    url = store.object_url(key)
+    response = _fetch(run, "anonymous-refused", url, options)
+    if response is None:
+        return
+    if 400 <= response.status_code < 500:
+        run.add("anonymous-refused", "pass", f"anonymous GET {url} -> {_status(response)}")
+    elif 200 <= response.status_code < 300:
+        run.add(
+            "anonymous-refused",
+            "fail",
+            f"anonymous GET {url} -> {_status(response)}: anyone can read private files; {store.private_open_hint()}",
+        )
+    else:
+        run.add(
+            "anonymous-refused",
+            "fail",
+            f"anonymous GET {url} -> {_status(response)}: expected a refusal (403), got something else",
+        )
+
+
+def _signed_read(run: _Run, store: StoreClient, options: ProbeOptions, key: str, body: bytes) -> None:
+    if run.unreachable:
+        run.skip("signed-read", f"{store.endpoint} is unreachable")
+        return
+    try:
+        url = store.signed_url(key)
+    except Exception as error:  # noqa: BLE001
+        run.add("signed-read", "fail", f"cannot sign a URL for {key}: {run.error(error)}")
+        return
+    response = _fetch(run, "signed-read", url, options)
+    if response is None:
+        return
+    if response.status_code == 200 and response.content == body:
+        run.add("signed-read", "pass", f"GET {shown(url)} -> 200, same bytes")
+    else:
+        run.add(
+            "signed-read",
+            "fail",
+            f"GET {shown(url)} -> {_status(response)}: links the app signs for private files will not work",
+        )
+
+
+def _cors(run: _Run, store: StoreClient, options: ProbeOptions, key: str) -> None:
+    # Preflights go to a key that is never written: browsers preflight before the object matters, and the
+    # answer must come from the CORS rules alone, not from the object's own access settings.
+    url = store.object_url(f"{key}.preflight")
+    wildcard = "*" in options.origins
+    checks: list[tuple[str, str, bool]] = [
+        (f"cors-allowed {origin}", options.refused_origin if origin == "*" else origin, True)
+        for origin in options.origins
+    ]
+    if not wildcard:
+        checks.append((f"cors-refused {options.refused_origin}", options.refused_origin, False))
+    for name, origin, must_allow in checks:
+        if run.unreachable:
+            run.skip(name, f"{store.endpoint} is unreachable")
+            continue
+        try:
+            response = preflight(url, origin, options)
+        except requests.RequestException as error:
+            run.add(name, "fail", f"preflight OPTIONS {url}: {http_failure(error, url, options.connect_timeout)}")
+            continue
+        allowed = _allowed_origin(response, origin)
+        said = f"preflight for GET from {origin} -> {_status(response)}"
+        if must_allow and allowed is not None:
+            run.add(name, "pass", f"{said}, Access-Control-Allow-Origin: {allowed}")
+        elif must_allow:
+            run.add(
+                name,
+                "fail",
+                f"{said}, not allowed: browsers on {origin} cannot load media with CORS; add it to corsOrigins",
+            )
+        elif allowed is None:
+            run.add(name, "pass", f"{said}, refused as it should be")
+        else:
+            run.add(
+                name,
+                "fail",
+                f"{said}, allowed (Access-Control-Allow-Origin: {allowed}): any website may read the media "
+                "through visitors' browsers; list only the website's own origins in corsOrigins",
+            )
+
+
+def _cleanup(run: _Run, store: StoreClient, key: str, *, written: bool, attempted: bool) -> None:
+    if not written:
+        # A write that failed half-way (a timeout after the upload arrived) may still have left the object.
+        if attempted and not run.unreachable:
+            with suppress(Exception):
+                store.delete(key)
+        run.skip("delete", "nothing was written")
+        return
+    try:
+        store.delete(key)
+    except Exception as error:  # noqa: BLE001
+        run.add("delete", "fail", f"cannot delete {key}, remove it by hand: {run.error(error)}")
+        return
+    run.add("delete", "pass", f"deleted {key}")
