@@ -92,8 +92,8 @@ class S3MediaStorage(pulumi.ComponentResource):
         self._dsn_region = self._region_name if spec.cloud == "s3-compatible" else None
         # Render every DSN once with placeholder credentials: a DSN the app could not read fails here,
         # before any resource is declared, instead of half-way through `pulumi up`.
-        for role, signed in (("media", False), ("private", True)):
-            if role == "media" and spec.public_storage or role == "private" and spec.private_storage:
+        for role, signed, wanted in (("media", False, spec.public_storage), ("private", True, spec.private_storage)):
+            if wanted:
                 self._render_dsn(naming.bucket_name(spec, role), signed, "PLACEHOLDER", "placeholder")
 
         public = self._bucket("media", public=True) if spec.public_storage else None
