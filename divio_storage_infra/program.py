@@ -47,15 +47,12 @@ def load_spec(values: dict[str, Any] | None = None) -> StorageSpec:
     if spec.credentials == "static":
         missing = [k for k in CREDENTIAL_KEYS if k not in raw]
         if missing:
+            hints = {
+                "accessKeyId": "`pulumi config set accessKeyId ...`",
+                "secretAccessKey": "`pulumi config set --secret secretAccessKey ...`",
+            }
             raise SpecError(
-                [
-                    Problem(
-                        k,
-                        None,
-                        f"credentials: static needs it; set it with `pulumi config set {'--secret ' if k == 'secretAccessKey' else ''}{k} ...`",
-                    )
-                    for k in missing
-                ],
+                [Problem(k, None, f"credentials: static needs it; set it with {hints[k]}") for k in missing],
                 context=pulumi.get_stack(),
             )
         if not runtime_config.is_config_secret(f"{NAMESPACE}:secretAccessKey"):
