@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -139,9 +141,10 @@ def _struct(message: struct_pb2.Struct) -> dict[str, Any]:
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A mock monitor that keeps every registration request, invoke and output registration."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+    def __init__(self, mocks: pulumi_mocks.Mocks, *, unknown_invokes: bool = False) -> None:
         super().__init__(mocks)
         self.declared = Declared()
+        self.unknown_invokes = unknown_invokes
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -172,7 +175,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def Invoke(self, request: Any) -> Any:
+        if request.tok == "pulumi:pulumi:getResource":
+            # Looking up a resource declared in this run is answered from the run itself.
+            return super().Invoke(request)
         self.declared.calls.append((request.tok, _struct(request.args)))
+        if self.unknown_invokes:
+            # What a fresh preview gets for an invoke on resources that do not exist yet; the SDK then skips
+            # the program's applies on the result, so no placeholder ever looks like a real key.
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
         return super().Invoke(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
@@ -221,13 +231,26 @@ def run(
     config: Mapping[str, str] | None = None,
     secret_keys: list[str] | None = None,
     preview: bool = False,
+    unknown_invokes: bool = False,
 ) -> Declared:
-    """Run ``program`` under the mock runtime with ``config`` (``namespace:key`` -> string) and return what it declared.
+    """Run ``program`` under the mock runtime with ``config`` (``namespace:key`` -> string); return what it declared.
 
-    Mocks are process-global in the SDK; every call installs fresh ones and clears the previous run's state.
+    ``unknown_invokes`` answers every provider invoke as unknown, as a preview of new resources does. Mocks are
+    process-global in the SDK; every call installs fresh ones and leaves no loop, thread or task behind.
     """
-    monitor = RecordingMonitor(mocks or EchoMocks())
+    monitor = RecordingMonitor(mocks or EchoMocks(), unknown_invokes=unknown_invokes)
     loop = asyncio.new_event_loop()
+    # The SDK talks to the monitor from executor threads and gives each thread an event loop it never closes;
+    # creating (and later closing) those loops here keeps the interpreter's exit free of loop finaliser noise.
+    worker_loops: list[asyncio.AbstractEventLoop] = []
+
+    def init_worker() -> None:
+        worker_loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(worker_loop)
+        worker_loops.append(worker_loop)
+
+    executor = ThreadPoolExecutor(max_workers=4, initializer=init_worker)
+    loop.set_default_executor(executor)
     try:
         asyncio.set_event_loop(loop)
         set_all_config(dict(config or {}), list(secret_keys or []))
@@ -237,6 +260,12 @@ def run(
         pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
         loop.run_until_complete(run_in_stack(program))
     finally:
+        # A failed program leaves output tasks bound to this loop; the next run would wait on them forever.
+        with pulumi_settings.SETTINGS.lock:
+            pulumi_settings.SETTINGS.outputs.clear()
+        executor.shutdown(wait=True)
+        for worker_loop in worker_loops:
+            worker_loop.close()
         asyncio.set_event_loop(None)
         loop.close()
     return monitor.declared

@@ -1,0 +1,485 @@
+"""``divio-storage plan``: run a stack's real program offline under Pulumi's mock runtime and print what it declares.
+
+No Pulumi CLI, no credentials: the program runs in preview mode with mocks that echo inputs as state, so anything
+a cloud would compute reads as ``(known after apply)``, invokes answer "unknown", and secrets read as ``[secret]``.
+``--format json`` is a stable contract, documented in docs/plan-format.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
+
+from divio_storage_infra.errors import Problem, SpecError
+from divio_storage_infra.stackconfig import (
+    StackConfig,
+    StackConfigError,
+    find_project_dir,
+    load_project,
+    load_stack,
+    load_stack_file,
+)
+
+if TYPE_CHECKING:
+    from divio_storage_infra.mockrun import Declared, DeclaredResource
+
+FORMAT = "divio-storage-plan/v1"
+"""The ``format`` field of the JSON document; bumped only on an incompatible change (see docs/plan-format.md)."""
+DEFAULT_STACK = "example-live"
+SECRET_TEXT = "[secret]"
+UNKNOWN_TEXT = "(known after apply)"
+MIN_SCRUB_LENGTH = 4
+"""Secret config values at least this long are also masked wherever a program leaked them unmarked."""
+
+_STACK_TYPE = "pulumi:pulumi:Stack"
+_NOTES_OUTPUT = "plan_notes"
+_INDENT = "    "
+
+
+class PlanError(Exception):
+    """The program rejected its config in a way that is not a SpecError (e.g. a config value of the wrong type)."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``plan``'s options to its sub-command parser."""
+    parser.add_argument(
+        "--stack",
+        default=DEFAULT_STACK,
+        metavar="STACK|PATH",
+        help=f"stack name (its config is <stackConfigDir>/Pulumi.<stack>.yaml) or a path to a stack config file "
+        f"(default: {DEFAULT_STACK})",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="directory of Pulumi.yaml (default: the current directory or its nearest parent with one)",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text for people (default), json for tools"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise."""
+    try:
+        stack_config = resolve_stack(args.stack, args.project_dir)
+        document = build_plan(stack_config)
+    except (StackConfigError, PlanError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ProgramFailed as failure:
+        sys.stderr.write(failure.report)
+        return 1
+    rendered = render_json(document) if args.format == "json" else render_text(document)
+    # Bytes, not text: the contract is UTF-8 whatever the locale's encoding.
+    sys.stdout.flush()
+    sys.stdout.buffer.write(rendered.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def resolve_stack(stack: str, project_dir: Path | None = None, *, cwd: Path | None = None) -> StackConfig:
+    """The config of ``stack``: a stack name, or a path to a stack config file (ends in .yaml/.yml, or exists)."""
+    base = cwd or Path.cwd()
+    as_path = base / stack
+    is_path = stack.endswith((".yaml", ".yml")) or (as_path.is_file() and "/" in stack)
+    # Like the Pulumi CLI with --config-file: the project is where the command runs, wherever the file lives.
+    project = load_project(base / project_dir if project_dir is not None else find_project_dir(base))
+    if is_path:
+        return load_stack_file(project, as_path)
+    return load_stack(project, stack)
+
+
+def build_plan(stack_config: StackConfig) -> dict[str, Any]:
+    """Run the stack's program under the mock runtime and return the plan document (what ``--format json`` prints).
+
+    Raises the program's own SpecError (secrets masked in its message), PlanError for other config errors, and
+    ProgramFailed (with a masked traceback) for anything else.
+    """
+    from divio_storage_infra import mockrun
+
+    scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
+    project = stack_config.project
+    try:
+        with _isolated(project.directory):
+            declared = mockrun.run(
+                _program(stack_config.project.program),
+                mocks=plan_mocks(),
+                project=project.name,
+                stack=stack_config.stack,
+                config=dict(stack_config.config),
+                secret_keys=list(stack_config.secret_keys),
+                preview=True,
+                unknown_invokes=True,
+            )
+    except Exception as error:  # noqa: BLE001 - sorted into user errors and bugs below, secrets masked either way
+        raise _translate(error, scrub) from None
+    document: dict[str, Any] = scrub.value(_document(stack_config, declared))
+    return document
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    """The JSON form: sorted keys, two-space indent, trailing newline; the same document gives the same bytes."""
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_text(document: Mapping[str, Any]) -> str:
+    """The text form: resources as a tree by parent (flags, dependencies, inputs), then outputs and notes."""
+    resources: list[dict[str, Any]] = list(document["resources"])
+    by_urn = {r["urn"]: r for r in resources}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for resource in resources:
+        parent = resource["parent"] if resource["parent"] in by_urn else None
+        children.setdefault(parent, []).append(resource)
+
+    lines = [
+        f"Plan of stack {document['stack']} (project {document['project']}), {document['format']}",
+        f"{len(resources)} resource{'' if len(resources) == 1 else 's'}",
+        "",
+    ]
+
+    def walk(parent: str | None, depth: int) -> None:
+        for resource in sorted(children.get(parent, []), key=lambda r: str(r["urn"])):
+            lines.extend(_resource_lines(resource, by_urn, depth))
+            walk(resource["urn"], depth + 1)
+
+    walk(None, 0)
+    lines.append("")
+    lines.append("Outputs:")
+    outputs: dict[str, Any] = document["outputs"]
+    if outputs:
+        for key in sorted(outputs):
+            lines.extend(_value_lines(key, outputs[key], 1))
+    else:
+        lines.append(f"{_INDENT}(none)")
+    notes: list[str] = document["notes"]
+    if notes:
+        lines.append("")
+        lines.append("Notes:")
+        for note in notes:
+            lines.append(f"{_INDENT}- {note}")
+    return "\n".join(lines) + "\n"
+
+
+class Scrubber:
+    """Masks secret config values (and their percent- and JSON-escaped forms) wherever they appear in text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if len(secret) >= MIN_SCRUB_LENGTH:
+                forms.update(
+                    {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1]}
+                )
+        # Longest first, so a secret that contains another is masked whole.
+        self.forms = sorted(forms, key=lambda form: (-len(form), form))
+
+    @classmethod
+    def for_config(cls, config: Mapping[str, str], secret_keys: Iterable[str]) -> Scrubber:
+        """A scrubber for the values of ``secret_keys``, including every string inside structured (JSON) values."""
+        secrets: list[str] = []
+        for key in secret_keys:
+            value = config.get(key)
+            if value is None:
+                continue
+            secrets.append(value)
+            with contextlib.suppress(ValueError):
+                secrets.extend(_strings(json.loads(value)))
+        return cls(secrets)
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret replaced by ``[secret]``."""
+        for form in self.forms:
+            text = text.replace(form, SECRET_TEXT)
+        return text
+
+    def value(self, value: Any) -> Any:
+        """``value`` with every string in it (keys too) scrubbed."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+
+class ProgramFailed(Exception):
+    """The program failed with something other than bad config; ``report`` is its traceback, secrets masked."""
+
+    def __init__(self, report: str) -> None:
+        super().__init__(report)
+        self.report = report
+
+
+def plan_mocks() -> Any:
+    """Mocks for a preview: state is the inputs, ids are unknown (nothing exists yet), invokes answer "unknown".
+
+    Built on call so that importing this module (the CLI does, to build its parser) does not import Pulumi.
+    """
+    from pulumi.runtime import mocks as pulumi_mocks
+
+    class PlanMocks(pulumi_mocks.Mocks):
+        def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+            return None, dict(args.inputs)
+
+        def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            # Not reached: the plan's monitor answers every invoke as unknown before the mocks see it.
+            return {}, []
+
+    return PlanMocks()
+
+
+def _program(path: Path) -> Callable[[], None]:
+    def program() -> None:
+        import runpy
+
+        runpy.run_path(str(path), run_name="__main__")
+
+    return program
+
+
+@contextlib.contextmanager
+def _isolated(project_dir: Path) -> Iterator[None]:
+    """Run like the Pulumi CLI: in the project dir, importable from there, config only from the stack file."""
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG")}
+    saved_cwd = Path.cwd()
+    saved_path = list(sys.path)
+    for key in saved_env:
+        # The SDK falls back to PULUMI_CONFIG* for keys the stack lacks; a plan shows the stack file alone.
+        del os.environ[key]
+    sys.path.insert(0, str(project_dir))
+    os.chdir(project_dir)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+        os.environ.update(saved_env)
+
+
+def _translate(error: Exception, scrub: Scrubber) -> Exception:
+    """The error to raise for a failed run: the program's SpecError, a PlanError, or a masked traceback."""
+    import pulumi
+
+    for cause in _chain(error):
+        if isinstance(cause, SpecError):
+            return _scrub_spec_error(cause, scrub)
+    for cause in _chain(error):
+        if isinstance(cause, pulumi.ConfigTypeError | pulumi.ConfigMissingError):
+            return PlanError(scrub.text(str(cause)))
+    report = "".join(traceback.format_exception(error))
+    return ProgramFailed(scrub.text(f"error: the program failed:\n{report}"))
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, its causes and contexts, and the members of exception groups, each once."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _scrub_spec_error(error: SpecError, scrub: Scrubber) -> SpecError:
+    """``error`` itself when its message holds no secret, else a copy with secrets masked."""
+    if scrub.text(str(error)) == str(error):
+        return error
+    problems = [
+        Problem(
+            scrub.text(p.field),
+            scrub.value(p.value) if isinstance(p.value, str | list | dict) else p.value,
+            scrub.text(p.allowed),
+        )
+        for p in error.problems
+    ]
+    return SpecError(problems, context=scrub.text(error.context))
+
+
+def _document(stack_config: StackConfig, declared: Declared) -> dict[str, Any]:
+    resources = [_resource(r, declared) for r in sorted(declared.resources, key=lambda r: r.urn)]
+    outputs = {str(k): _render(v) for k, v in declared.outputs.items()}
+    # Config notes first, then each component's in URN order (their own order carries meaning), then the
+    # stack's; a note forwarded from a component to a stack output is listed once.
+    notes: dict[str, None] = dict.fromkeys(stack_config.notes)
+    registered = [declared.component_outputs[urn] for urn in sorted(declared.component_outputs)]
+    for values in [*registered, declared.outputs]:
+        listed = values.get(_NOTES_OUTPUT)
+        if isinstance(listed, list):
+            notes.update(dict.fromkeys(str(_render(note)) for note in listed))
+    return {
+        "format": FORMAT,
+        "project": stack_config.project.name,
+        "stack": stack_config.stack,
+        "resources": resources,
+        "outputs": outputs,
+        "notes": list(notes),
+    }
+
+
+def _resource(resource: DeclaredResource, declared: Declared) -> dict[str, Any]:
+    aliases = {json.dumps(_render(a), sort_keys=True): _render(a) for a in resource.aliases}
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "parent": _parent(resource.parent),
+        "custom": resource.custom,
+        "protect": resource.protect,
+        "retainOnDelete": resource.retain_on_delete,
+        "deleteBeforeReplace": resource.delete_before_replace,
+        "dependencies": sorted(resource.dependencies),
+        "propertyDependencies": {k: sorted(v) for k, v in resource.property_dependencies.items()},
+        # A provider reference is "<urn>::<id>"; the id is unknown in a preview, the URN says which provider.
+        "provider": resource.provider.rsplit("::", 1)[0] if resource.provider else None,
+        "aliases": [aliases[k] for k in sorted(aliases)],
+        "ignoreChanges": sorted(resource.ignore_changes),
+        "additionalSecretOutputs": sorted(resource.additional_secret_outputs),
+        "inputs": _render(resource.inputs),
+        "outputs": _render(declared.component_outputs.get(resource.urn, {})),
+    }
+
+
+def _parent(urn: str | None) -> str | None:
+    # Top-level resources hang off the stack itself, which the plan does not list: null says "the stack".
+    if urn is None or urn.split("::")[2:3] == [_STACK_TYPE]:
+        return None
+    return urn
+
+
+def _render(value: Any) -> Any:
+    """A decoded property value as plain JSON data, markers replaced by their display strings."""
+    from divio_storage_infra import mockrun
+
+    if isinstance(value, mockrun.Secret):
+        return SECRET_TEXT
+    if value is mockrun.UNKNOWN:
+        return UNKNOWN_TEXT
+    if isinstance(value, mockrun.ResourceRef):
+        return value.urn
+    if isinstance(value, dict):
+        return {str(k): _render(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_render(v) for v in value]
+    return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _label(urn: str, by_urn: Mapping[str, Mapping[str, Any]]) -> str:
+    resource = by_urn.get(urn)
+    if resource is None:
+        return urn
+    return f"{resource['type']} {json.dumps(resource['name'])}"
+
+
+def _resource_lines(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]], depth: int) -> list[str]:
+    pad = _INDENT * depth
+    flags = [
+        flag
+        for flag, on in (
+            ("component", not resource["custom"]),
+            ("protect", resource["protect"]),
+            ("retain-on-delete", resource["retainOnDelete"]),
+            ("delete-before-replace", resource["deleteBeforeReplace"]),
+        )
+        if on
+    ]
+    head = f"{pad}+ {resource['type']} {json.dumps(resource['name'])}"
+    lines = [head + (f"  [{', '.join(flags)}]" if flags else "")]
+    inner = depth + 1
+    for label, urns in (("depends on", resource["dependencies"]),):
+        for urn in urns:
+            lines.append(f"{_INDENT * inner}{label}: {_label(urn, by_urn)}")
+    if resource["provider"]:
+        lines.append(f"{_INDENT * inner}provider: {_label(resource['provider'], by_urn)}")
+    lines.extend(f"{_INDENT * inner}{line}" for line in _alias_lines(resource["aliases"]))
+    for key, title in (("ignoreChanges", "ignore changes"), ("additionalSecretOutputs", "secret outputs")):
+        if resource[key]:
+            lines.append(f"{_INDENT * inner}{title}: {', '.join(resource[key])}")
+    if resource["inputs"]:
+        lines.extend(_value_lines("inputs", resource["inputs"], inner))
+    if resource["outputs"]:
+        lines.extend(_value_lines("outputs", resource["outputs"], inner))
+    return lines
+
+
+def _alias_lines(aliases: list[Any]) -> list[str]:
+    """Aliases one per line; bare former type tokens (provider SDKs add dozens) counted on one line."""
+    type_only: list[str] = []
+    lines: list[str] = []
+    for alias in aliases:
+        spec = alias.get("spec", {}) if isinstance(alias, dict) else {}
+        fields = {k: v for k, v in spec.items() if v not in ("", None, False)}
+        if list(fields) == ["type"]:
+            type_only.append(str(fields["type"]))
+        else:
+            lines.append(f"alias: {json.dumps(alias, sort_keys=True, ensure_ascii=False)}")
+    if len(type_only) == 1:
+        lines.insert(0, f"alias: former type {type_only[0]}")
+    elif type_only:
+        lines.insert(0, f"alias: {len(type_only)} former types ({type_only[0]} ... {type_only[-1]})")
+    return lines
+
+
+def _value_lines(key: str, value: Any, depth: int) -> list[str]:
+    """``key: value`` at ``depth``, nested values below it; JSON documents in strings pretty-printed."""
+    pad = _INDENT * depth
+    if isinstance(value, dict) and value:
+        lines = [f"{pad}{key}:"]
+        for k in sorted(value):
+            lines.extend(_value_lines(k, value[k], depth + 1))
+        return lines
+    if isinstance(value, list) and value:
+        lines = [f"{pad}{key}:"]
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list) and item:
+                lines.extend(_value_lines(f"[{index}]", item, depth + 1))
+            else:
+                lines.append(f"{_INDENT * (depth + 1)}- {_scalar(item)}")
+        return lines
+    document = _json_document(value)
+    if document is not None:
+        body = json.dumps(document, indent=2, ensure_ascii=False).splitlines()
+        return [f"{pad}{key}: (JSON)", *(f"{_INDENT * (depth + 1)}{line}" for line in body)]
+    return [f"{pad}{key}: {_scalar(value)}"]
+
+
+def _json_document(value: Any) -> dict[str, Any] | list[Any] | None:
+    if not isinstance(value, str) or value[:1] not in ("{", "["):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict | list) and parsed else None
+
+
+def _scalar(value: Any) -> str:
+    if value in (SECRET_TEXT, UNKNOWN_TEXT) and isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
