@@ -40,6 +40,14 @@ def _origin(value: str) -> str:
     return value
 
 
+def _refused_origin(value: str) -> str:
+    """An argparse type: a concrete origin (not ``*``) that the store must refuse."""
+    why = check_origin(value, allow_wildcard=False)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{value!r}: {why}")
+    return value
+
+
 def _seconds(value: str) -> float:
     try:
         number = float(value)
@@ -79,7 +87,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refused-origin",
         default=REFUSED_ORIGIN,
-        type=_origin,
+        type=_refused_origin,
         metavar="ORIGIN",
         help=f"an origin the public store must refuse (default: {REFUSED_ORIGIN})",
     )

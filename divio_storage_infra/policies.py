@@ -24,6 +24,9 @@ OBJECT_ACTIONS: tuple[str, ...] = (
     "s3:ListMultipartUploadParts",
     "s3:PutObject",
 )
+# Every upload names the DSN's canned ACL (x-amz-acl), which AWS authorises as s3:PutObjectAcl; the grant is pinned
+# to the owner's ACL, so the app can never make an object public through it.
+OWNER_ACL = "bucket-owner-full-control"
 # Bucket-level rights: listing (django-storages' listdir/exists) and the bucket's region for signing.
 BUCKET_ACTIONS: tuple[str, ...] = (
     "s3:GetBucketLocation",
@@ -89,6 +92,13 @@ def access_policy(buckets: Sequence[str], region: str) -> PolicyDocument:
                 "Effect": "Allow",
                 "Action": list(OBJECT_ACTIONS),
                 "Resource": [f"{arn}/*" for arn in arns],
+            },
+            {
+                "Sid": "UploadWithOwnerAclOnly",
+                "Effect": "Allow",
+                "Action": "s3:PutObjectAcl",
+                "Resource": [f"{arn}/*" for arn in arns],
+                "Condition": {"StringEquals": {"s3:x-amz-acl": OWNER_ACL}},
             },
         ],
     }

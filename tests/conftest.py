@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from apply_declared import AwsApplied, apply_aws, declare_website, exported, s3_emulator_dsn
@@ -98,8 +97,3 @@ def django_settings() -> None:
 
     if not settings.configured:
         settings.configure()
-
-
-def repo_root() -> Path:
-    """The repository root."""
-    return Path(__file__).resolve().parent.parent

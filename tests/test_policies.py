@@ -46,6 +46,30 @@ def test_every_policy_passes_the_linter(document: policies.PolicyDocument) -> No
     assert findings(policies.to_json(document)) == []
 
 
+def test_unpinned_acl_grant_is_still_a_finding() -> None:
+    # The accepted PutObjectAcl finding must not hide an ACL grant without the owner-ACL condition.
+    document = policies.access_policy(["b"], REGION)
+    document["Statement"][2].pop("Condition")
+    assert any("PERMISSIONS_MANAGEMENT_ACTIONS" in f for f in findings(document))
+    document = policies.access_policy(["b"], REGION)
+    document["Statement"][1]["Action"] = [*document["Statement"][1]["Action"], "s3:PutObjectAcl"]
+    assert any("PERMISSIONS_MANAGEMENT_ACTIONS" in f for f in findings(document))
+
+
+def test_acl_grant_is_pinned_to_the_owner_acl() -> None:
+    document = policies.access_policy(["b"], REGION)
+    acl_statements = [s for s in statements(document) if s.get("Action") == "s3:PutObjectAcl"]
+    assert acl_statements == [
+        {
+            "Sid": "UploadWithOwnerAclOnly",
+            "Effect": "Allow",
+            "Action": "s3:PutObjectAcl",
+            "Resource": ["arn:aws:s3:::b/*"],
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+        }
+    ]
+
+
 def test_public_policy_reads_objects_only_and_denies_plain_http() -> None:
     allow, deny = statements(policies.public_bucket_policy("b", REGION))
     assert allow == {
@@ -71,12 +95,13 @@ def test_access_policy_is_limited_to_the_websites_buckets() -> None:
     for statement in statements(document):
         assert statement["Effect"] == "Allow"
         actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
         assert isinstance(actions, list)
         assert all(a.startswith("s3:") and "*" not in a for a in actions)
         resource = statement["Resource"]
         assert isinstance(resource, list)
         resources += resource
-    assert sorted(resources) == ["arn:aws:s3:::a", "arn:aws:s3:::a/*", "arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+    assert sorted(set(resources)) == ["arn:aws:s3:::a", "arn:aws:s3:::a/*", "arn:aws:s3:::b", "arn:aws:s3:::b/*"]
     assert "*" not in json.dumps(document).replace("/*", "")
 
 

@@ -122,7 +122,9 @@ class AzureStore:
         if isinstance(error, ax.ServiceResponseError):
             return f"{self.endpoint} accepted the connection but sent no valid answer in time"
         if isinstance(error, ax.HttpResponseError):
-            code = str(getattr(error, "error_code", None) or "")
+            raw = getattr(error, "error_code", None) or ""
+            # Sometimes a StorageErrorCode enum, sometimes the plain string: the code is the value either way.
+            code = str(getattr(raw, "value", raw))
             status = getattr(error, "status_code", None)
             if code in _ERRORS:
                 return f"{_ERRORS[code]} ({code}, HTTP {status})"

@@ -322,7 +322,10 @@ def _fetch(run: _Run, name: str, url: str, options: ProbeOptions) -> requests.Re
     try:
         return anonymous_get(url, options)
     except requests.RequestException as error:
-        run.add(name, "fail", f"GET {shown(url)}: {http_failure(error, url, options.connect_timeout)}")
+        why = http_failure(error, url, options.connect_timeout)
+        if isinstance(error, requests.ConnectionError):
+            run.unreachable = why
+        run.add(name, "fail", f"GET {shown(url)}: {why}")
         return None
 
 
@@ -420,7 +423,10 @@ def _cors(run: _Run, store: StoreClient, options: ProbeOptions, key: str) -> Non
         try:
             response = preflight(url, origin, options)
         except requests.RequestException as error:
-            run.add(name, "fail", f"preflight OPTIONS {url}: {http_failure(error, url, options.connect_timeout)}")
+            why = http_failure(error, url, options.connect_timeout)
+            if isinstance(error, requests.ConnectionError):
+                run.unreachable = why
+            run.add(name, "fail", f"preflight OPTIONS {url}: {why}")
             continue
         allowed = _allowed_origin(response, origin)
         said = f"preflight for GET from {origin} -> {_status(response)}"

@@ -139,7 +139,10 @@ class S3Store:
 
     def public_refused_hint(self) -> str:
         """What makes S3 objects publicly readable in this design."""
-        return "the bucket needs a policy allowing s3:GetObject to everyone (and no public access block against it)"
+        hint = "the bucket needs a policy allowing s3:GetObject to everyone (and no public access block against it)"
+        if self.parsed.signed_urls:
+            hint += "; this DSN asks for signed URLs (qs_auth=true): if it is the private store, pass --private-dsn"
+        return hint
 
     def private_open_hint(self) -> str:
         """What makes S3 objects public by mistake."""
