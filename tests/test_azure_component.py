@@ -337,6 +337,19 @@ def test_sas_tokens_are_scoped_per_container_with_configured_permissions_and_lif
     assert public.sas_token == sas_of("public-media", "rwl", "2026-01-31T00:00:00Z")
     assert private.sas_token == sas_of("private-media", "rwl", "2026-01-31T00:00:00Z")
     assert public.sas_token != private.sas_token
+    # The same terms, without the tokens, as a plain output so plans and PR diffs show them.
+    assert out["sas_terms"] == {
+        "containers": ["public-media", "private-media"],
+        "permissions": "rwl",
+        "protocols": "https",
+        "start": "2026-01-01T00:00:00Z",
+        "expiry": "2026-01-31T00:00:00Z",
+    }
+
+
+def test_sas_terms_only_with_sas() -> None:
+    _, declared = declare(privateStorage=True)
+    assert "sas_terms" not in outputs(declared)
 
 
 def test_without_credentials_the_dsn_has_none_and_shared_keys_are_off() -> None:

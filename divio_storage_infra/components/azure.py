@@ -101,7 +101,8 @@ class AzureMediaStorage(pulumi.ComponentResource):
 
     Outputs (``None`` when not applicable): ``resource_group_name``, ``storage_account_name``,
     ``public_container_name``, ``private_container_name``, ``media_url``, ``storage_dsn`` and
-    ``private_storage_dsn`` (both Pulumi secrets).
+    ``private_storage_dsn`` (both Pulumi secrets), ``sas_terms`` (with ``credentials: sas``: containers,
+    permissions, protocols, start and expiry of the tokens).
 
     The media domain is used in ``media_url`` and the public DSN, but not set as the account's custom domain:
     Azure serves blob custom domains over plain HTTP only and checks the CNAME when the account is updated, so
@@ -117,6 +118,7 @@ class AzureMediaStorage(pulumi.ComponentResource):
     media_url: pulumi.Output[str] | None
     storage_dsn: pulumi.Output[str] | None
     private_storage_dsn: pulumi.Output[str] | None
+    sas_terms: dict[str, Any] | None
 
     def __init__(self, name: str, args: AzureMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Declare the storage of ``args.spec`` under the logical name ``name``."""
@@ -284,6 +286,26 @@ class AzureMediaStorage(pulumi.ComponentResource):
             _after(group, group_name) if group is not None else pulumi.Output.from_input(group_name)
         )
         self.storage_account_name = _after(account, account_name)
+        # The SAS terms are not secret and no resource holds them (the tokens come from an invoke that only runs
+        # on apply), so they are an output of their own: a PR diff and the offline plan show scope and expiry.
+        self.sas_terms = (
+            {
+                "containers": [
+                    c
+                    for c, on in (
+                        (naming.PUBLIC_CONTAINER, spec.public_storage),
+                        (naming.PRIVATE_CONTAINER, spec.private_storage),
+                    )
+                    if on
+                ],
+                "permissions": spec.sas_permissions,
+                "protocols": "https",
+                "start": f"{spec.sas_start}T00:00:00Z",
+                "expiry": spec.sas_expiry,
+            }
+            if spec.credentials == "sas"
+            else None
+        )
 
         self.register_outputs(self.outputs())
 
@@ -297,6 +319,7 @@ class AzureMediaStorage(pulumi.ComponentResource):
             "media_url": self.media_url,
             "storage_dsn": self.storage_dsn,
             "private_storage_dsn": self.private_storage_dsn,
+            "sas_terms": self.sas_terms,
         }
 
     def _service_sas(
