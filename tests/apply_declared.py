@@ -12,6 +12,9 @@ Deliberate differences from the cloud, all because the emulators speak plain HTT
   request, and moto treats any condition as unmet anyway, turning it into a blanket deny even over HTTPS.
 - Azure service SAS tokens are signed for ``https,http`` instead of the declared ``https``.
 - The website's storage account is played by Azurite's development account (``devstoreaccount1``).
+- An explicit ``pulumi:providers:aws`` (Exoscale SOS, a generic S3-compatible endpoint) is played by moto too:
+  its region and key pair reach moto, its endpoint host does not (moto stands in for it, always path-style on
+  loopback); the declared endpoint and addressing style are recorded in :class:`AppliedProvider` for tests.
 """
 
 from __future__ import annotations
@@ -73,17 +76,28 @@ def website_mocks() -> mockrun.EchoMocks:
     )
 
 
-def declare_website(spec: StorageSpec) -> Declared:
-    """Run the per-website program (stack config -> spec -> components -> exports) for ``spec`` under mocks."""
+def declare_website(spec: StorageSpec, credentials: tuple[str, str] | None = None) -> Declared:
+    """Run the per-website program (stack config -> spec -> components -> exports) for ``spec`` under mocks.
+
+    ``credentials`` (``credentials: static``) become the ``accessKeyId`` and ``secretAccessKey`` config keys,
+    the latter a secret config key, as ``pulumi config set --secret`` stores it.
+    """
     config = {
         f"{program.NAMESPACE}:{key}": value if isinstance(value, str) else json.dumps(value)
         for key, value in spec.to_dict().items()
     }
+    secret_keys: list[str] = []
+    if credentials is not None:
+        key_id_key, secret_key = (f"{program.NAMESPACE}:{name}" for name in program.CREDENTIAL_KEYS)
+        config[key_id_key], config[secret_key] = credentials
+        secret_keys.append(secret_key)
 
     def run_program() -> None:
         program.main()
 
-    return mockrun.run(run_program, mocks=website_mocks(), stack=spec.stack_name, config=config)
+    return mockrun.run(
+        run_program, mocks=website_mocks(), stack=spec.stack_name, config=config, secret_keys=secret_keys
+    )
 
 
 def plain(value: Any, where: str) -> Any:
@@ -148,14 +162,32 @@ def _mapped(rule: Mapping[str, Any], names: Mapping[str, str], where: str) -> di
 # --- AWS on moto -------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AppliedProvider:
+    """An explicit ``pulumi:providers:aws`` as declared; moto plays its endpoints with its region and key pair."""
+
+    name: str
+    region: str
+    endpoints: dict[str, str]
+    """Declared endpoint URL by service (``s3``, ``iam``); never contacted, moto answers instead."""
+    path_style: bool
+    """``s3UsePathStyle`` as declared (the applier's own client is path-style anyway: moto is on loopback)."""
+    key: tuple[str, str] | None = field(repr=False)
+    """The declared ``accessKey`` / ``secretKey`` (both secret inputs); the applier signs with them."""
+
+
 @dataclass
 class AwsApplied:
-    """What :func:`apply_aws` created: buckets by logical name, the IAM keys moto issued, and a log."""
+    """What :func:`apply_aws` created: buckets by logical name, the IAM keys moto issued, providers, and a log."""
 
     endpoint_url: str
     buckets: dict[str, str] = field(default_factory=dict)
     access_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    providers: dict[str, AppliedProvider] = field(default_factory=dict)
+    """Explicit providers by logical name."""
+    bucket_providers: dict[str, str | None] = field(default_factory=dict)
+    """The logical name of the explicit provider each bucket (by physical name) was declared with, or None."""
     log: list[str] = field(default_factory=list)
 
     def only_key(self) -> tuple[str, str]:
@@ -169,18 +201,46 @@ class _Aws:
     def __init__(self, endpoint_url: str) -> None:
         self.out = AwsApplied(endpoint_url)
         self.iam = s3_client(endpoint_url, MOTO_ADMIN_KEY, service="iam")
-        self._s3: dict[str, Any] = {}
+        self._s3: dict[tuple[str, tuple[str, str]], Any] = {}
+        self.providers_by_urn: dict[str, AppliedProvider] = {}
+        self.provider: AppliedProvider | None = None
+        """The explicit provider of the resource being applied (None: the default provider)."""
+
+    def region(self, inputs: _Inputs) -> str | None:
+        """The resource's own ``region`` input, else its explicit provider's (pulumi-aws 7 semantics)."""
+        region: str | None = inputs.get("region")
+        if region is None and self.provider is not None:
+            return self.provider.region
+        return region
 
     def s3(self, region: str | None) -> Any:
-        # CreateBucket must be sent to the region it names.
-        key = region or "us-east-1"
-        if key not in self._s3:
-            self._s3[key] = s3_client(self.out.endpoint_url, MOTO_ADMIN_KEY, region=key)
-        return self._s3[key]
+        # CreateBucket must be sent to the region it names; an explicit provider signs with its own key pair.
+        where = region or "us-east-1"
+        key = self.provider.key if self.provider is not None and self.provider.key else MOTO_ADMIN_KEY
+        if (where, key) not in self._s3:
+            self._s3[where, key] = s3_client(self.out.endpoint_url, key, region=where)
+        return self._s3[where, key]
+
+    def provider_of(self, resource: DeclaredResource) -> AppliedProvider | None:
+        """The applied explicit provider ``resource`` names; an unknown one, or a service it has no endpoint for,
+        cannot be reproduced (the real provider would call AWS's own API with another provider's key)."""
+        if resource.provider is None:
+            return None
+        urn = resource.provider.rpartition("::")[0]  # "<provider urn>::<provider id>"
+        provider = self.providers_by_urn.get(urn)
+        if provider is None:
+            raise UnappliedResource(f"{resource.type} ({resource.name}) uses provider {urn}, not applied before it")
+        service = resource.type.split(":")[1].split("/")[0]
+        if service not in provider.endpoints:
+            raise UnappliedResource(
+                f"{resource.type} ({resource.name}): provider {provider.name} declares no {service} endpoint, so "
+                f"pulumi-aws would call AWS's own {service} API with that provider's key"
+            )
+        return provider
 
 
 def _bucket(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
-    name, region = i.need("bucket"), i.get("region")
+    name, region = i.need("bucket"), ctx.region(i)
     if i.get("forceDestroy") is not False:
         raise UnappliedResource(f"{r.name}: forceDestroy must be declared false (buckets hold user data)")
     config = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
@@ -190,19 +250,20 @@ def _bucket(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     if tags:
         client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
     ctx.out.buckets[r.name] = name
+    ctx.out.bucket_providers[name] = ctx.provider.name if ctx.provider is not None else None
     ctx.out.log.append(f"created bucket {name} in {region}")
 
 
 def _ownership(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     rule = _mapped(i.need("rule"), {"objectOwnership": "ObjectOwnership"}, r.name)
-    ctx.s3(i.get("region")).put_bucket_ownership_controls(Bucket=i.need("bucket"), OwnershipControls={"Rules": [rule]})
+    ctx.s3(ctx.region(i)).put_bucket_ownership_controls(Bucket=i.need("bucket"), OwnershipControls={"Rules": [rule]})
     ctx.out.log.append(f"{r.name}: ownership controls stored (moto does not enforce them)")
 
 
 def _public_access_block(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     keys = ("blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")
     config = {k[0].upper() + k[1:]: bool(i.need(k)) for k in keys}
-    ctx.s3(i.get("region")).put_public_access_block(Bucket=i.need("bucket"), PublicAccessBlockConfiguration=config)
+    ctx.s3(ctx.region(i)).put_public_access_block(Bucket=i.need("bucket"), PublicAccessBlockConfiguration=config)
     ctx.out.log.append(f"{r.name}: public access block stored (moto does not enforce it)")
 
 
@@ -221,7 +282,7 @@ def _encryption(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
             r.name,
         )
         rules.append({**mapped, **extra})
-    ctx.s3(i.get("region")).put_bucket_encryption(
+    ctx.s3(ctx.region(i)).put_bucket_encryption(
         Bucket=i.need("bucket"), ServerSideEncryptionConfiguration={"Rules": rules}
     )
 
@@ -241,7 +302,7 @@ def _without_tls_deny(document: dict[str, Any], where: str) -> tuple[dict[str, A
 
 
 def _bucket_policy(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
-    bucket, client = i.need("bucket"), ctx.s3(i.get("region"))
+    bucket, client = i.need("bucket"), ctx.s3(ctx.region(i))
     document = json.loads(i.need("policy"))
     ctx.out.policies[bucket] = document
     applied, dropped = _without_tls_deny(document, r.name)
@@ -264,13 +325,13 @@ _CORS_KEYS = {
 
 def _cors(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     rules = [_mapped(rule, _CORS_KEYS, r.name) for rule in i.need("corsRules")]
-    ctx.s3(i.get("region")).put_bucket_cors(Bucket=i.need("bucket"), CORSConfiguration={"CORSRules": rules})
+    ctx.s3(ctx.region(i)).put_bucket_cors(Bucket=i.need("bucket"), CORSConfiguration={"CORSRules": rules})
     ctx.out.log.append(f"{r.name}: CORS rules for {[o for rule in rules for o in rule['AllowedOrigins']]}")
 
 
 def _versioning(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     config = _mapped(i.need("versioningConfiguration"), {"status": "Status", "mfaDelete": "MFADelete"}, r.name)
-    ctx.s3(i.get("region")).put_bucket_versioning(Bucket=i.need("bucket"), VersioningConfiguration=config)
+    ctx.s3(ctx.region(i)).put_bucket_versioning(Bucket=i.need("bucket"), VersioningConfiguration=config)
 
 
 def _lifecycle(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
@@ -293,7 +354,7 @@ def _lifecycle(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
                 mapped["NoncurrentVersionExpiration"], {"noncurrentDays": "NoncurrentDays"}, r.name
             )
         rules.append(mapped)
-    ctx.s3(i.get("region")).put_bucket_lifecycle_configuration(
+    ctx.s3(ctx.region(i)).put_bucket_lifecycle_configuration(
         Bucket=i.need("bucket"), LifecycleConfiguration={"Rules": rules}
     )
 
@@ -313,7 +374,63 @@ def _access_key(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     ctx.out.access_keys[r.name] = (key["AccessKeyId"], key["SecretAccessKey"])
 
 
+_PROVIDER_SKIPS = (
+    "skipCredentialsValidation",
+    "skipMetadataApiCheck",
+    "skipRegionValidation",
+    "skipRequestingAccountId",
+)
+_PROVIDER_SERVICES = frozenset({"s3", "iam"})  # the services moto plays and the handlers above apply
+
+
+def _flag(value: Any, where: str) -> bool:
+    # Provider inputs reach the engine as strings ("true" / "false"), not as booleans.
+    if value in (True, "true"):
+        return True
+    if value in (False, "false"):
+        return False
+    raise UnappliedResource(f"{where}: expected true or false, got {value!r}")
+
+
+def _provider(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
+    """An explicit pulumi-aws provider: moto plays each declared endpoint with the provider's region and key."""
+    for name in ("accessKey", "secretKey"):
+        if name in r.inputs and not isinstance(r.inputs[name], Secret):
+            raise AssertionError(f"{r.name}: provider input {name} is not a secret; it would be stored in plain text")
+    raw = i.need("endpoints")
+    entries = json.loads(raw) if isinstance(raw, str) else raw  # provider inputs reach the engine as JSON text
+    endpoints: dict[str, str] = {}
+    for entry in entries:
+        for service, url in entry.items():
+            if service not in _PROVIDER_SERVICES:
+                raise UnappliedResource(f"{r.name}: no emulator plays a {service} endpoint ({url})")
+            endpoints[service] = str(url)
+    skipped = {name: _flag(i.get(name, False), f"{r.name}.{name}") for name in _PROVIDER_SKIPS}
+    if endpoints and not all(skipped.values()):
+        # Behind a non-AWS endpoint there is no STS, IAM or metadata service and the region is not AWS's: the
+        # real `pulumi up` would fail before creating anything, which moto (which has them all) would hide.
+        missing = [name for name, on in skipped.items() if not on]
+        raise UnappliedResource(f"{r.name}: endpoints {endpoints} need {', '.join(missing)} = true")
+    key_id, secret = i.get("accessKey"), i.get("secretKey")
+    if (key_id is None) != (secret is None):
+        raise UnappliedResource(f"{r.name}: declares only one of accessKey and secretKey")
+    provider = AppliedProvider(
+        name=r.name,
+        region=i.need("region"),
+        endpoints=endpoints,
+        path_style=_flag(i.get("s3UsePathStyle", False), f"{r.name}.s3UsePathStyle"),
+        key=(key_id, secret) if key_id is not None else None,
+    )
+    ctx.providers_by_urn[r.urn] = provider
+    ctx.out.providers[r.name] = provider
+    ctx.out.log.append(
+        f"{r.name}: endpoints {endpoints} played by moto in region {provider.region} with the declared key pair "
+        f"({'path' if provider.path_style else 'virtual-hosted'}-style declared, path-style on loopback)"
+    )
+
+
 AWS_HANDLERS: dict[str, Callable[[_Aws, DeclaredResource, _Inputs], None]] = {
+    "pulumi:providers:aws": _provider,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _ownership,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _public_access_block,
@@ -337,6 +454,7 @@ def apply_aws(declared: Declared, moto: Emulator) -> AwsApplied:
         handler = AWS_HANDLERS.get(resource.type)
         if handler is None:
             raise UnappliedResource(f"cannot apply {resource.type} ({resource.name}) to moto: no handler")
+        ctx.provider = ctx.provider_of(resource)
         inputs = _Inputs(resource)
         handler(ctx, resource, inputs)
         inputs.done()
@@ -345,21 +463,42 @@ def apply_aws(declared: Declared, moto: Emulator) -> AwsApplied:
     return ctx.out
 
 
+_S3_MEANING = (
+    "bucket",
+    "endpoint_host",
+    "region",
+    "custom_domain",
+    "signed_urls",
+    "acl",
+    "auth",
+    "location",
+    "addressing_style",
+)
+
+
+def with_endpoint_url(dsn: str, endpoint_url: str) -> str:
+    """The exported DSN exactly as exported (credentials included) plus the ``endpoint_url`` extension."""
+    if "endpoint_url=" in dsn:
+        raise AssertionError("the exported DSN already names an endpoint_url")
+    joined = f"{dsn}{'&' if '?' in dsn else '?'}endpoint_url={quote(endpoint_url, safe='')}"
+    before, after = parse_dsn(dsn), parse_dsn(joined)
+    for attribute in (*_S3_MEANING, "access_key_id", "secret"):
+        assert getattr(before, attribute) == getattr(after, attribute), attribute
+    return joined
+
+
 def s3_emulator_dsn(dsn: str, endpoint_url: str, key: tuple[str, str] | None) -> str:
     """The exported DSN with the emulator's key pair in place of the mock's and the endpoint_url extension added.
 
-    Everything else (bucket host, acl, qs_auth, domain) stays as the component exported it.
+    Everything else (bucket host, acl, qs_auth, domain, addressing style) stays as the component exported it.
     """
     scheme, _, rest = dsn.partition("://")
     netloc_end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
     host_part = rest[:netloc_end].rpartition("@")[2]
     userinfo = f"{quote(key[0], safe='')}:{quote(key[1], safe='')}@" if key else ""
-    swapped = f"{scheme}://{userinfo}{host_part}{rest[netloc_end:]}"
-    if "endpoint_url=" in swapped:
-        raise AssertionError("the exported DSN already names an endpoint_url")
-    joined = f"{swapped}{'&' if '?' in swapped else '?'}endpoint_url={quote(endpoint_url, safe='')}"
+    joined = with_endpoint_url(f"{scheme}://{userinfo}{host_part}{rest[netloc_end:]}", endpoint_url)
     before, after = parse_dsn(dsn), parse_dsn(joined)
-    for attribute in ("bucket", "endpoint_host", "region", "custom_domain", "signed_urls", "acl", "auth", "location"):
+    for attribute in _S3_MEANING:
         assert getattr(before, attribute) == getattr(after, attribute), attribute
     return joined
 
