@@ -709,3 +709,25 @@ def azure_emulator_dsn(dsn: str, applied: AzureApplied) -> str:
         parsed.credential_kind,
     )
     return joined
+
+
+def declared_with(resource_type: str, inputs: dict[str, Any]) -> Declared:
+    """A declaration of one ``resource_type`` with ``inputs``: shows the applier refuses what it cannot apply."""
+    resource = DeclaredResource(
+        urn=f"urn:pulumi:test::p::{resource_type}::thing",
+        type=resource_type,
+        name="thing",
+        parent=None,
+        custom=True,
+        protect=False,
+        retain_on_delete=False,
+        delete_before_replace=False,
+        dependencies=[],
+        property_dependencies={},
+        provider=None,
+        ignore_changes=[],
+        additional_secret_outputs=[],
+        aliases=[],
+        inputs=inputs,
+    )
+    return Declared(resources=[resource])

@@ -21,6 +21,7 @@ from apply_declared import (
     UnappliedResource,
     apply_aws,
     declare_website,
+    declared_with,
     exported,
     s3_emulator_dsn,
 )
@@ -31,7 +32,7 @@ from emulators import Emulator, s3_client
 from divio_storage_infra import naming, policies
 from divio_storage_infra.cli import main
 from divio_storage_infra.dsn import parse_dsn, s3_dsn
-from divio_storage_infra.mockrun import Declared, DeclaredResource
+from divio_storage_infra.mockrun import Declared
 from divio_storage_infra.spec import StorageSpec
 
 pytestmark = pytest.mark.emulator
@@ -290,35 +291,14 @@ def test_check_reports_access_denied_with_another_websites_key(
 # --- the applier never skips what it cannot apply ----------------------------------------------------------------
 
 
-def _declared_with(resource_type: str, inputs: dict[str, Any]) -> Declared:
-    resource = DeclaredResource(
-        urn=f"urn:pulumi:test::p::{resource_type}::thing",
-        type=resource_type,
-        name="thing",
-        parent=None,
-        custom=True,
-        protect=False,
-        retain_on_delete=False,
-        delete_before_replace=False,
-        dependencies=[],
-        property_dependencies={},
-        provider=None,
-        ignore_changes=[],
-        additional_secret_outputs=[],
-        aliases=[],
-        inputs=inputs,
-    )
-    return Declared(resources=[resource])
-
-
 def test_applier_fails_loudly_on_an_unknown_type(moto: Emulator) -> None:
     with pytest.raises(UnappliedResource, match=r"aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration"):
-        apply_aws(_declared_with("aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration", {}), moto)
+        apply_aws(declared_with("aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration", {}), moto)
 
 
 def test_applier_fails_loudly_on_an_unknown_input(moto: Emulator) -> None:
     bucket = f"applier-{uuid.uuid4().hex[:10]}"
-    declared = _declared_with(
+    declared = declared_with(
         "aws:s3/bucket:Bucket", {"bucket": bucket, "forceDestroy": False, "objectLockEnabled": True}
     )
     with pytest.raises(UnappliedResource, match="objectLockEnabled"):
@@ -338,6 +318,6 @@ def test_applier_refuses_conditions_moto_cannot_evaluate(moto: Emulator) -> None
             }
         ],
     }
-    declared = _declared_with("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": json.dumps(document)})
+    declared = declared_with("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": json.dumps(document)})
     with pytest.raises(UnappliedResource, match="cannot evaluate the condition"):
         apply_aws(declared, moto)

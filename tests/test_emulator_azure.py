@@ -22,6 +22,7 @@ from apply_declared import (
     apply_azure,
     azure_emulator_dsn,
     declare_website,
+    declared_with,
     exported,
 )
 from azure.core.exceptions import HttpResponseError
@@ -29,7 +30,7 @@ from azure.storage.blob import ContainerClient
 from emulators import Emulator, azurite_service
 
 from divio_storage_infra.cli import main
-from divio_storage_infra.mockrun import Declared, DeclaredResource
+from divio_storage_infra.mockrun import Declared
 from divio_storage_infra.naming import PRIVATE_CONTAINER, PUBLIC_CONTAINER
 from divio_storage_infra.spec import StorageSpec
 
@@ -280,34 +281,13 @@ def test_check_passes_on_the_declared_store(
 # --- the applier never skips what it cannot apply ----------------------------------------------------------------
 
 
-def _declared_with(resource_type: str, inputs: dict[str, Any]) -> Declared:
-    resource = DeclaredResource(
-        urn=f"urn:pulumi:test::p::{resource_type}::thing",
-        type=resource_type,
-        name="thing",
-        parent=None,
-        custom=True,
-        protect=False,
-        retain_on_delete=False,
-        delete_before_replace=False,
-        dependencies=[],
-        property_dependencies={},
-        provider=None,
-        ignore_changes=[],
-        additional_secret_outputs=[],
-        aliases=[],
-        inputs=inputs,
-    )
-    return Declared(resources=[resource])
-
-
 @pytest.mark.parametrize(
     "resource_type",
     ["azure-native:storage:ManagementPolicy", "azure-native:cdn:Endpoint", "azure-native:storage:Queue"],
 )
 def test_applier_fails_loudly_on_types_it_cannot_apply(azurite: Emulator, resource_type: str) -> None:
     with pytest.raises(UnappliedResource, match=resource_type):
-        apply_azure(_declared_with(resource_type, {}), azurite)
+        apply_azure(declared_with(resource_type, {}), azurite)
 
 
 def test_applier_fails_loudly_on_unknown_invokes(azurite: Emulator) -> None:
