@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from apply_declared import AwsApplied, apply_aws, declare_website, exported, s3_emulator_dsn
@@ -97,3 +98,24 @@ def django_settings() -> None:
 
     if not settings.configured:
         settings.configure()
+
+
+@pytest.fixture
+def dsn_setting() -> Iterator[Any]:
+    """Set DEFAULT_STORAGE_DSN as a Divio app's settings would and return the storage django-storage-url makes."""
+    from django.test import override_settings  # type: ignore[import-untyped]
+    from django_storage_url import dsn_configured_storage  # type: ignore[import-untyped]
+
+    overrides: list[Any] = []
+
+    def storage(dsn: str) -> Any:
+        override = override_settings(DEFAULT_STORAGE_DSN=dsn)
+        override.enable()
+        overrides.append(override)
+        configured = dsn_configured_storage("DEFAULT_STORAGE_DSN")
+        configured._setup()  # what the first attribute access would do: parse the DSN into a storage
+        return configured._wrapped
+
+    yield storage
+    for override in reversed(overrides):
+        override.disable()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -96,27 +95,6 @@ def azure(request: pytest.FixtureRequest, azurite: Emulator) -> Dsns:
         private=azure_emulator_dsn(exported(declared, "private_storage_dsn"), applied),
         endpoint=azurite.url,
     )
-
-
-@pytest.fixture
-def dsn_setting() -> Iterator[Any]:
-    """Set DEFAULT_STORAGE_DSN as a Divio app's settings would and return the storage django-storage-url makes."""
-    from django.test import override_settings  # type: ignore[import-untyped]
-    from django_storage_url import dsn_configured_storage  # type: ignore[import-untyped]
-
-    overrides: list[Any] = []
-
-    def storage(dsn: str) -> Any:
-        override = override_settings(DEFAULT_STORAGE_DSN=dsn)
-        override.enable()
-        overrides.append(override)
-        configured = dsn_configured_storage("DEFAULT_STORAGE_DSN")
-        configured._setup()  # what the first attribute access would do: parse the DSN into a storage
-        return configured._wrapped
-
-    yield storage
-    for override in reversed(overrides):
-        override.disable()
 
 
 def entry_storage(dsn: str) -> Any:
