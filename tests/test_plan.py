@@ -503,3 +503,18 @@ def test_render_json_ignores_insertion_order() -> None:
     two = {"a": None, "b": {"x": [2, 1], "y": 1}, "format": plan.FORMAT}
     assert plan.render_json(one) == plan.render_json(two)
     assert plan.render_json(one).endswith("}\n")
+
+
+@pytest.mark.parametrize(("stack", "loads_azure"), [("example-live", False), ("example-azure-live", True)])
+def test_only_azure_plans_import_the_azure_sdk(stack: str, loads_azure: bool) -> None:
+    # A fresh interpreter: this test process has imported pulumi_azure_native already.
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from divio_storage_infra import plan
+        plan.build_plan(plan.resolve_stack({stack!r}))
+        print("pulumi_azure_native" in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == str(loads_azure)
