@@ -73,7 +73,7 @@ EXOSCALE = S3Provider(
     cors=True,
     path_style=False,
     notes="public objects are readable through their public-read ACL (the public DSN uploads with it); "
-    "TLS is the endpoint's only protocol",
+    "no TLS-only policy can be declared",
 )
 
 # A generic S3-compatible endpoint (MinIO, Ceph RGW, ...): the common S3 core only, path-style because such

@@ -137,6 +137,8 @@ def test_exoscale_dsns_read_correctly_by_django_storage_url() -> None:
     assert private.querystring_auth is True
     assert private.custom_domain is None
     assert out["media_url"] == "https://media.example.ch/"
+    # ARNs name AWS resources; an Exoscale bucket has none.
+    assert "public_bucket_arn" not in out and "private_bucket_arn" not in out
 
 
 def test_generic_endpoint_uses_path_style_and_bucket_policies() -> None:

@@ -56,8 +56,8 @@ class _Bucket:
 class S3MediaStorage(pulumi.ComponentResource):
     """One website's media storage on S3 (AWS or an S3-compatible provider).
 
-    Outputs (``None`` where not applicable): ``public_bucket_name``, ``public_bucket_arn``, ``private_bucket_name``,
-    ``private_bucket_arn``, ``media_url``, ``iam_user_name``, ``iam_user_arn``, ``access_key_id``,
+    Outputs (``None`` where not applicable): ``public_bucket_name``, ``public_bucket_arn`` (AWS only),
+    ``private_bucket_name``, ``private_bucket_arn`` (AWS only), ``media_url``, ``iam_user_name``, ``iam_user_arn``, ``access_key_id``,
     ``storage_dsn`` and ``private_storage_dsn`` (secrets), ``access_policy_json`` (without an IAM user),
     ``plan_notes`` (what the provider cannot declare).
     """
@@ -113,9 +113,10 @@ class S3MediaStorage(pulumi.ComponentResource):
             )
 
         self.public_bucket_name = public.bucket.bucket if public else None
-        self.public_bucket_arn = self._arn(public) if public else None
+        aws_arns = spec.cloud == "aws"  # an ARN names an AWS resource; other providers' buckets have none
+        self.public_bucket_arn = self._arn(public) if public and aws_arns else None
         self.private_bucket_name = private.bucket.bucket if private else None
-        self.private_bucket_arn = self._arn(private) if private else None
+        self.private_bucket_arn = self._arn(private) if private and aws_arns else None
         self.media_url = (
             public.bucket.bucket.apply(lambda b: s3_media_url(b, str(endpoint_host), spec.media_domain))
             if public
