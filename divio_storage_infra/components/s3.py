@@ -58,8 +58,8 @@ class S3MediaStorage(pulumi.ComponentResource):
 
     Outputs (``None`` where not applicable): ``public_bucket_name``, ``public_bucket_arn`` (AWS only),
     ``private_bucket_name``, ``private_bucket_arn`` (AWS only), ``media_url``, ``iam_user_name``,
-    ``iam_user_arn``, ``access_key_id``, ``storage_dsn`` and ``private_storage_dsn`` (secrets), ``access_policy_json`` (without an IAM user),
-    ``plan_notes`` (what the provider cannot declare).
+    ``iam_user_arn``, ``access_key_id``, ``storage_dsn`` and ``private_storage_dsn`` (secrets),
+    ``access_policy_json`` (without an IAM user), ``plan_notes`` (what the provider cannot declare).
     """
 
     public_bucket_name: pulumi.Output[str] | None
