@@ -16,9 +16,9 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, quote_plus
 
 from divio_storage_infra.errors import Problem, SpecError
+from divio_storage_infra.masking import SecretMask
 from divio_storage_infra.stackconfig import (
     StackConfig,
     StackConfigError,
@@ -174,14 +174,7 @@ class Scrubber:
     """Masks secret config values (and their percent- and JSON-escaped forms) wherever they appear in text."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        forms: set[str] = set()
-        for secret in secrets:
-            if len(secret) >= MIN_SCRUB_LENGTH:
-                forms.update(
-                    {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1]}
-                )
-        # Longest first, so a secret that contains another is masked whole.
-        self.forms = sorted(forms, key=lambda form: (-len(form), form))
+        self._mask = SecretMask(secrets, marker=SECRET_TEXT, min_length=MIN_SCRUB_LENGTH)
 
     @classmethod
     def for_config(cls, config: Mapping[str, str], secret_keys: Iterable[str]) -> Scrubber:
@@ -198,9 +191,7 @@ class Scrubber:
 
     def text(self, text: str) -> str:
         """``text`` with every secret replaced by ``[secret]``."""
-        for form in self.forms:
-            text = text.replace(form, SECRET_TEXT)
-        return text
+        return self._mask(text)
 
     def value(self, value: Any) -> Any:
         """``value`` with every string in it (keys too) scrubbed."""

@@ -87,8 +87,7 @@ class S3MediaStorage(pulumi.ComponentResource):
         self._resource_region = self._region_name if spec.cloud == "aws" else None
         self._child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.plan_notes = self._notes()
-        endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
-        self._endpoint_host = endpoint_host
+        self._endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
         self._dsn_region = self._region_name if spec.cloud == "s3-compatible" else None
         # Render every DSN once with placeholder credentials: a DSN the app could not read fails here,
         # before any resource is declared, instead of half-way through `pulumi up`.
@@ -118,7 +117,7 @@ class S3MediaStorage(pulumi.ComponentResource):
         self.private_bucket_name = private.bucket.bucket if private else None
         self.private_bucket_arn = self._arn(private) if private and aws_arns else None
         self.media_url = (
-            public.bucket.bucket.apply(lambda b: s3_media_url(b, str(endpoint_host), spec.media_domain))
+            public.bucket.bucket.apply(lambda b: s3_media_url(b, self._endpoint_host, spec.media_domain))
             if public
             else None
         )

@@ -14,9 +14,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Literal, Protocol
-from urllib.parse import quote, quote_plus, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
+
+from divio_storage_infra.masking import SecretMask
 
 Status = Literal["pass", "fail", "skip"]
 Role = Literal["public", "private"]
@@ -71,31 +73,11 @@ class StoreReport:
         }
 
 
-class Redactor:
+class Redactor(SecretMask):
     """Replaces every form of the known secrets (raw, percent-encoded, base64 SAS) in text with ``***``."""
 
     def __init__(self, values: Iterable[str | None] = ()) -> None:
-        self._forms: set[str] = set()
-        for value in values:
-            self.add(value)
-
-    def add(self, value: str | None) -> None:
-        """Scrub ``value`` and its encoded forms from now on; a SAS token also has its ``sig`` scrubbed."""
-        if not value or len(value) < _MIN_SECRET:
-            return
-        candidates = {value, quote(value, safe=""), quote_plus(value), quote(value, safe="/")}
-        if "sig=" in value:
-            for part in value.split("&"):
-                name, _, sig = part.partition("=")
-                if name == "sig" and sig:
-                    candidates |= {sig, quote(sig, safe=""), unquote(sig)}
-        self._forms |= {c for c in candidates if len(c) >= _MIN_SECRET}
-
-    def __call__(self, text: str) -> str:
-        # Longest first, so a secret that contains another is replaced whole.
-        for form in sorted(self._forms, key=len, reverse=True):
-            text = text.replace(form, REDACTED)
-        return text
+        super().__init__(values, marker=REDACTED, min_length=_MIN_SECRET)
 
 
 class Unreachable(Exception):
