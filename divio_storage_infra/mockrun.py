@@ -260,7 +260,13 @@ def run(
         pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
         loop.run_until_complete(run_in_stack(program))
     finally:
-        # A failed program leaves output tasks bound to this loop; the next run would wait on them forever.
+        # A failed program leaves output tasks bound to this loop: cancel them here (left alone they would be
+        # reported as destroyed while pending at exit) and forget them (the next run would wait on them forever).
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         with pulumi_settings.SETTINGS.lock:
             pulumi_settings.SETTINGS.outputs.clear()
         executor.shutdown(wait=True)
