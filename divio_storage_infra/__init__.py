@@ -1,10 +1,12 @@
 """Per-website media storage as Pulumi components, and the storage DSN a Django app reads.
 
-The package root imports only the pure core (spec, naming, policies, dsn), never Pulumi or a cloud SDK,
-so the app side and a plain ``import divio_storage_infra`` stay light. Components live in
-``divio_storage_infra.components``.
+The public API of the pure core is importable from here and never loads Pulumi or a cloud SDK, so the app side and
+a plain ``import divio_storage_infra`` stay light. The Pulumi components live in ``divio_storage_infra.components``.
 """
 
-from divio_storage_infra.errors import Problem, SpecError
+from divio_storage_infra.core.app_settings import storages_settings
+from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
+from divio_storage_infra.core.errors import Problem, SpecError
+from divio_storage_infra.core.spec import StorageSpec
 
-__all__ = ["Problem", "SpecError"]
+__all__ = ["DsnError", "ParsedDsn", "Problem", "SpecError", "StorageSpec", "parse_dsn", "storages_settings"]

@@ -2,6 +2,6 @@
 
 import sys
 
-from divio_storage_infra.cli import main
+from divio_storage_infra.cli.main import main
 
 sys.exit(main())

@@ -13,8 +13,8 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
-from divio_storage_infra.errors import Problem, SpecError
-from divio_storage_infra.spec import StorageSpec
+from divio_storage_infra.core.errors import Problem, SpecError
+from divio_storage_infra.core.spec import StorageSpec
 
 NAMESPACE = "divio-storage"
 # Credentials for S3-compatible providers: read as secrets, never part of the (printable) spec.

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from apply_declared import AwsApplied, apply_aws, declare_website, exported, s3_emulator_dsn
-from emulators import Emulator, moto_enable_auth, start_azurite, start_moto
+from support.apply_declared import AwsApplied, apply_aws, declare_website, exported, s3_emulator_dsn
+from support.emulators import Emulator, moto_enable_auth, start_azurite, start_moto
 
-from divio_storage_infra.spec import StorageSpec
+from divio_storage_infra.core.spec import StorageSpec
 
 
 def _started(emulator: Emulator) -> Iterator[Emulator]:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pulumi
 
-from divio_storage_infra import naming
-from divio_storage_infra.dsn import azure_dsn, azure_media_url
-from divio_storage_infra.errors import SpecError
-from divio_storage_infra.spec import StorageSpec
+from divio_storage_infra.core import naming
+from divio_storage_infra.core.dsn import azure_dsn, azure_media_url
+from divio_storage_infra.core.errors import SpecError
+from divio_storage_infra.core.spec import StorageSpec
 
 try:
     import pulumi_azure_native.resources as azure_resources

@@ -12,10 +12,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from divio_storage_infra import naming, policies
-from divio_storage_infra.dsn import s3_dsn, s3_media_url
-from divio_storage_infra.providers import S3_PROVIDERS
-from divio_storage_infra.spec import StorageSpec
+from divio_storage_infra.core import naming, policies
+from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS
+from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
+from divio_storage_infra.core.spec import StorageSpec
 
 TYPE = "divio:storage:S3MediaStorage"
 
@@ -161,7 +161,8 @@ class S3MediaStorage(pulumi.ComponentResource):
 
     def _arn(self, store: _Bucket) -> pulumi.Output[str]:
         region = self._region_name
-        return store.bucket.bucket.apply(lambda b: policies.bucket_arn(b, region))
+        name: pulumi.Output[str] = store.bucket.bucket
+        return name.apply(lambda b: policies.bucket_arn(b, region))
 
     def _notes(self) -> list[str]:
         p = self._caps

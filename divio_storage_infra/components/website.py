@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from divio_storage_infra.spec import StorageSpec
+from divio_storage_infra.core.spec import StorageSpec
 
 TYPE = "divio:storage:WebsiteMediaStorage"
 
@@ -76,6 +76,6 @@ def _s3_provider(
     """The explicit pulumi-aws provider an S3-compatible endpoint needs; AWS itself uses the default provider."""
     if spec.cloud == "aws":
         return None
-    endpoints = importlib.import_module("divio_storage_infra.components.endpoints")
+    endpoints = importlib.import_module("divio_storage_infra.components.providers")
     provider: pulumi.ProviderResource = endpoints.s3_compatible_provider(name, spec, args, opts)
     return provider

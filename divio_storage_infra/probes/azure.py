@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
-from divio_storage_infra.dsn import ParsedDsn
+from divio_storage_infra.core.dsn import ParsedDsn
 from divio_storage_infra.probes.base import SIGNED_URL_SECONDS, ProbeOptions, Redactor, Role, Unreachable
 
 # Azure error codes, in words; Azurite says AuthorizationFailure where Azure says AuthenticationFailed.

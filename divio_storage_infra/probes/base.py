@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from divio_storage_infra.masking import SecretMask
+from divio_storage_infra.core.masking import SecretMask
 
 Status = Literal["pass", "fail", "skip"]
 Role = Literal["public", "private"]

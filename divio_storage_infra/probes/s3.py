@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from divio_storage_infra.dsn import ParsedDsn
+from divio_storage_infra.core.dsn import ParsedDsn
 from divio_storage_infra.probes.base import SIGNED_URL_SECONDS, ProbeOptions, Redactor, Role, Unreachable
 
 # Error codes that mean the key pair itself was refused, not merely lacking a right.

@@ -1,0 +1,218 @@
+"""``divio-storage check``: probe a deployed store from its DSN and say, probe by probe, what works.
+
+With the DSN's own credential it writes a probe object, reads it back and deletes it (always, even when other
+probes fail). The public store must serve the object to an anonymous GET and answer CORS preflights: allowed for
+each ``--origin``, refused for an origin nobody configured. The private store must refuse the anonymous GET and
+serve the object through a signed URL. Works for S3 (AWS, S3-compatible) and Azure Blob, and honours the DSN's
+``endpoint_url`` extension for emulators.
+
+DSNs come from ``--dsn`` / ``--private-dsn`` or, keeping secrets off the command line and out of shell history,
+from the environment: ``DEFAULT_STORAGE_DSN`` and ``PRIVATE_STORAGE_DSN`` (other names with ``--dsn-env`` /
+``--private-dsn-env``). Exit status: 0 every probe passed, 1 a probe failed, 2 bad input (malformed DSN or
+options). Nothing printed contains a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
+from divio_storage_infra.core.rules import check_origin
+
+if TYPE_CHECKING:
+    from divio_storage_infra.probes.base import ProbeOptions, Role, StoreReport
+
+DEFAULT_ENV = "DEFAULT_STORAGE_DSN"
+PRIVATE_ENV = "PRIVATE_STORAGE_DSN"
+REFUSED_ORIGIN = "https://divio-storage-check.invalid"  # same as probes.base.DEFAULT_REFUSED_ORIGIN
+_MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP"}
+
+
+def _origin(value: str) -> str:
+    """An argparse type: a CORS origin as the spec accepts it (``*`` included)."""
+    why = check_origin(value, allow_wildcard=True)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{value!r}: {why}")
+    return value
+
+
+def _refused_origin(value: str) -> str:
+    """An argparse type: a concrete origin (not ``*``) that the store must refuse."""
+    why = check_origin(value, allow_wildcard=False)
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{value!r}: {why}")
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 < number <= 120:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected more than 0 and at most 120 seconds")
+    return number
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``check`` sub-command's arguments."""
+    parser.epilog = (
+        f"DSNs are read from ${DEFAULT_ENV} and ${PRIVATE_ENV} when not given as options; prefer that, so "
+        "secrets stay out of shell history and process lists. Exit status: 0 all probes passed, 1 a probe "
+        "failed, 2 bad input."
+    )
+    parser.add_argument("--dsn", metavar="DSN", help=f"the public store's DSN (default: ${DEFAULT_ENV})")
+    parser.add_argument(
+        "--dsn-env", metavar="NAME", help=f"read the public store's DSN from environment variable NAME ({DEFAULT_ENV})"
+    )
+    parser.add_argument("--private-dsn", metavar="DSN", help=f"the private store's DSN (default: ${PRIVATE_ENV})")
+    parser.add_argument(
+        "--private-dsn-env",
+        metavar="NAME",
+        help=f"read the private store's DSN from environment variable NAME ({PRIVATE_ENV}; optional)",
+    )
+    parser.add_argument(
+        "--origin",
+        dest="origins",
+        action="append",
+        default=[],
+        type=_origin,
+        metavar="ORIGIN",
+        help="a browser origin the public store must allow (CORS); repeat for each configured origin",
+    )
+    parser.add_argument(
+        "--refused-origin",
+        default=REFUSED_ORIGIN,
+        type=_refused_origin,
+        metavar="ORIGIN",
+        help=f"an origin the public store must refuse (default: {REFUSED_ORIGIN})",
+    )
+    parser.add_argument(
+        "--fetch-custom-domain",
+        action="store_true",
+        help="also fetch the probe object through the DSN's custom media domain (needs its DNS and CDN)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="connect timeout per request (default: 5); answers may take up to four times as long",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+
+
+def _dsn_from(option: str, given: str | None, env_option: str, env_name: str | None, default_env: str) -> str | None:
+    """The DSN given as an option, else from the named (or default) environment variable, else None."""
+    if given is not None and env_name is not None:
+        raise DsnError.one(env_option, env_name, f"give {option} or {env_option}, not both")
+    if given is not None:
+        return given
+    value = os.environ.get(env_name or default_env, "")
+    if value.strip():
+        return value
+    if env_name is not None:
+        raise DsnError.one(env_option, env_name, f"environment variable {env_name} is not set or empty")
+    return None
+
+
+def _parse(dsn: str, where: str) -> ParsedDsn:
+    try:
+        return parse_dsn(dsn)
+    except DsnError as error:
+        raise DsnError(error.problems, context=where) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Probe the stores, print the report; 0 when every probe passed, 1 otherwise (DsnError for bad input)."""
+    public_dsn = _dsn_from("--dsn", args.dsn, "--dsn-env", args.dsn_env, DEFAULT_ENV)
+    private_dsn = _dsn_from("--private-dsn", args.private_dsn, "--private-dsn-env", args.private_dsn_env, PRIVATE_ENV)
+    if public_dsn is None and private_dsn is None:
+        raise DsnError.one(
+            "--dsn", None, f"give --dsn / --private-dsn, or set {DEFAULT_ENV} / {PRIVATE_ENV} in the environment"
+        )
+    stores: list[tuple[Role, ParsedDsn]] = []
+    if public_dsn is not None:
+        stores.append(("public", _parse(public_dsn, "--dsn" if args.dsn is not None else "the public store's DSN")))
+    if private_dsn is not None:
+        where = "--private-dsn" if args.private_dsn is not None else "the private store's DSN"
+        stores.append(("private", _parse(private_dsn, where)))
+    if (args.dsn is not None or args.private_dsn is not None) and any(p.has_credentials for _, p in stores):
+        print(
+            f"note: a secret on the command line is visible in shell history and process lists; "
+            f"prefer ${DEFAULT_ENV} / ${PRIVATE_ENV}",
+            file=sys.stderr,
+        )
+
+    # The SDKs are imported here, not at the top: `divio-storage --help` and `dsn` must not pay for them.
+    from divio_storage_infra.probes.base import ProbeOptions
+
+    options = ProbeOptions(
+        origins=tuple(args.origins),
+        refused_origin=args.refused_origin,
+        connect_timeout=args.timeout,
+        read_timeout=args.timeout * 4,
+        fetch_custom_domain=args.fetch_custom_domain,
+    )
+    reports = [check_store(parsed, role, options) for role, parsed in stores]
+    if args.format == "json":
+        print(render_json(reports))
+    else:
+        print(render_table(reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def check_store(parsed: ParsedDsn, role: Role, options: ProbeOptions) -> StoreReport:
+    """Run every probe of one store (``public`` or ``private``) and return its report."""
+    from divio_storage_infra.probes.base import ProbeResult, Redactor, StoreClient, StoreReport, probe_store
+
+    store: StoreClient
+    try:
+        if parsed.scheme == "az":
+            from divio_storage_infra.probes.azure import AzureStore
+
+            store = AzureStore(parsed, role, options)
+        else:
+            from divio_storage_infra.probes.s3 import S3Store
+
+            store = S3Store(parsed, role, options)
+    except Exception as error:  # noqa: BLE001 - an SDK that refuses the DSN's values is a failed probe, not a crash
+        redact = Redactor([parsed.secret, parsed.sas_token, parsed.account_key])
+        why = redact(f"cannot set up a client: {type(error).__name__}: {error}")
+        failed = ProbeResult(role, "connect", "fail", why)
+        return StoreReport(role, parsed.masked(), parsed.cloud, parsed.effective_endpoint_url, [failed])
+    results = probe_store(store, options)
+    return StoreReport(role, store.redact(parsed.masked()), parsed.cloud, store.endpoint, results)
+
+
+def render_json(reports: list[StoreReport]) -> str:
+    """The report as JSON: ``{"ok": bool, "stores": [...], "summary": {...}}``, keys sorted (a stable contract)."""
+    probes = [p for r in reports for p in r.probes]
+    summary = {status: sum(1 for p in probes if p.status == status) for status in ("pass", "fail", "skip")}
+    document = {"ok": all(r.ok for r in reports), "stores": [r.as_dict() for r in reports], "summary": summary}
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def render_table(reports: list[StoreReport]) -> str:
+    """The report as a table: store, probe, PASS/FAIL/SKIP and the reason, then a one-line verdict."""
+    lines: list[str] = []
+    for report in reports:
+        lines.append(f"{report.role} store ({report.cloud}) at {report.endpoint}: {report.dsn}")
+    rows = [("STORE", "PROBE", "RESULT", "DETAIL")]
+    rows += [(p.store, p.name, _MARK[p.status], p.detail) for r in reports for p in r.probes]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines.append("")
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    probes = [p for r in reports for p in r.probes]
+    failed = sum(1 for p in probes if p.status == "fail")
+    skipped = sum(1 for p in probes if p.status == "skip")
+    passed = len(probes) - failed - skipped
+    lines.append("")
+    verdict = "OK" if failed == 0 and skipped == 0 else "FAILED"
+    lines.append(f"{verdict}: {passed} passed, {failed} failed, {skipped} not run")
+    return "\n".join(lines)

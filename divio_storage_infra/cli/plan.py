@@ -1,0 +1,72 @@
+"""``divio-storage plan``: run a stack's real program offline and print what it would declare (text or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from divio_storage_infra.preview.plan import PlanError, ProgramFailed, build_plan
+from divio_storage_infra.preview.render import render_json, render_text
+from divio_storage_infra.preview.stackconfig import (
+    StackConfig,
+    StackConfigError,
+    find_project_dir,
+    load_project,
+    load_stack,
+    load_stack_file,
+)
+
+DEFAULT_STACK = "example-live"
+"""The stack planned when ``--stack`` is not given: the example website of the repository."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``plan``'s options to its sub-command parser."""
+    parser.add_argument(
+        "--stack",
+        default=DEFAULT_STACK,
+        metavar="STACK|PATH",
+        help=f"stack name (its config is <stackConfigDir>/Pulumi.<stack>.yaml) or a path to a stack config file "
+        f"(default: {DEFAULT_STACK})",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="directory of Pulumi.yaml (default: the current directory or its nearest parent with one)",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text for people (default), json for tools"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise."""
+    try:
+        stack_config = resolve_stack(args.stack, args.project_dir)
+        document = build_plan(stack_config)
+    except (StackConfigError, PlanError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ProgramFailed as failure:
+        sys.stderr.write(failure.report)
+        return 1
+    rendered = render_json(document) if args.format == "json" else render_text(document)
+    # Bytes, not text: the contract is UTF-8 whatever the locale's encoding.
+    sys.stdout.flush()
+    sys.stdout.buffer.write(rendered.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def resolve_stack(stack: str, project_dir: Path | None = None, *, cwd: Path | None = None) -> StackConfig:
+    """The config of ``stack``: a stack name, or a path to a stack config file (ends in .yaml/.yml, or exists)."""
+    base = cwd or Path.cwd()
+    as_path = base / stack
+    is_path = stack.endswith((".yaml", ".yml")) or (as_path.is_file() and "/" in stack)
+    # Like the Pulumi CLI with --config-file: the project is where the command runs, wherever the file lives.
+    project = load_project(base / project_dir if project_dir is not None else find_project_dir(base))
+    if is_path:
+        return load_stack_file(project, as_path)
+    return load_stack(project, stack)

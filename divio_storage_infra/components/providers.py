@@ -1,0 +1,35 @@
+"""The explicit pulumi-aws provider for S3-compatible endpoints (Exoscale SOS, MinIO, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS
+from divio_storage_infra.core.spec import StorageSpec
+
+
+def s3_compatible_provider(name: str, spec: StorageSpec, args: Any, opts: pulumi.ResourceOptions) -> aws.Provider:
+    """A provider pointed at the spec's endpoint, with the checks that only make sense on AWS switched off.
+
+    ``args`` carries ``access_key_id`` and ``secret_access_key`` (stack config; the secret stays a secret).
+    """
+    provider = S3_PROVIDERS[spec.cloud]
+    host = provider.endpoint_host(spec.region or "", spec.endpoint)
+    secret = args.secret_access_key
+    return aws.Provider(
+        f"{name}-{spec.cloud}",
+        region=spec.region,
+        access_key=args.access_key_id,
+        secret_key=pulumi.Output.secret(secret) if secret is not None else None,
+        endpoints=[aws.ProviderEndpointArgs(s3=f"https://{host}")],
+        s3_use_path_style=provider.path_style,
+        # There is no STS, IAM or instance metadata behind these endpoints, and their region names are not AWS's.
+        skip_credentials_validation=True,
+        skip_metadata_api_check=True,
+        skip_region_validation=True,
+        skip_requesting_account_id=True,
+        opts=opts,
+    )

@@ -1,0 +1,1 @@
+"""The offline preview engine behind ``divio-storage plan``: mock run, stack-config reader, plan document, renderers."""

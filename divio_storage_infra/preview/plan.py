@@ -1,0 +1,277 @@
+"""The plan document: run a stack's real program offline under Pulumi's mock runtime and record what it declares.
+
+No Pulumi CLI, no credentials: the program runs in preview mode with mocks that echo inputs as state, so anything
+a cloud would compute reads as ``(known after apply)``, invokes answer "unknown", and secrets read as ``[secret]``.
+The document is a stable contract, documented in docs/plan-format.md; :mod:`.render` prints it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from divio_storage_infra.core.errors import Problem, SpecError
+from divio_storage_infra.core.masking import SecretMask
+from divio_storage_infra.preview.stackconfig import StackConfig
+
+if TYPE_CHECKING:
+    from divio_storage_infra.preview.mockrun import Declared, DeclaredResource
+
+FORMAT = "divio-storage-plan/v1"
+"""The ``format`` field of the JSON document; bumped only on an incompatible change (see docs/plan-format.md)."""
+SECRET_TEXT = "[secret]"
+UNKNOWN_TEXT = "(known after apply)"
+MIN_SCRUB_LENGTH = 4
+"""Secret config values at least this long are also masked wherever a program leaked them unmarked."""
+
+_STACK_TYPE = "pulumi:pulumi:Stack"
+_NOTES_OUTPUT = "plan_notes"
+
+
+class PlanError(Exception):
+    """The program rejected its config in a way that is not a SpecError (e.g. a config value of the wrong type)."""
+
+
+def build_plan(stack_config: StackConfig) -> dict[str, Any]:
+    """Run the stack's program under the mock runtime and return the plan document (what ``--format json`` prints).
+
+    Raises the program's own SpecError (secrets masked in its message), PlanError for other config errors, and
+    ProgramFailed (with a masked traceback) for anything else.
+    """
+    from divio_storage_infra.preview import mockrun
+
+    scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
+    project = stack_config.project
+    try:
+        with _isolated(project.directory):
+            declared = mockrun.run(
+                _program(stack_config.project.program),
+                mocks=plan_mocks(),
+                project=project.name,
+                stack=stack_config.stack,
+                config=dict(stack_config.config),
+                secret_keys=list(stack_config.secret_keys),
+                preview=True,
+                unknown_invokes=True,
+            )
+    except Exception as error:  # noqa: BLE001 - sorted into user errors and bugs below, secrets masked either way
+        raise _translate(error, scrub) from None
+    document: dict[str, Any] = scrub.value(_document(stack_config, declared))
+    return document
+
+
+class Scrubber:
+    """Masks secret config values (and their percent- and JSON-escaped forms) wherever they appear in text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._mask = SecretMask(secrets, marker=SECRET_TEXT, min_length=MIN_SCRUB_LENGTH)
+
+    @classmethod
+    def for_config(cls, config: Mapping[str, str], secret_keys: Iterable[str]) -> Scrubber:
+        """A scrubber for the values of ``secret_keys``, including every string inside structured (JSON) values."""
+        secrets: list[str] = []
+        for key in secret_keys:
+            value = config.get(key)
+            if value is None:
+                continue
+            secrets.append(value)
+            with contextlib.suppress(ValueError):
+                secrets.extend(_strings(json.loads(value)))
+        return cls(secrets)
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret replaced by ``[secret]``."""
+        return self._mask(text)
+
+    def value(self, value: Any) -> Any:
+        """``value`` with every string in it (keys too) scrubbed."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+
+class ProgramFailed(Exception):
+    """The program failed with something other than bad config; ``report`` is its traceback, secrets masked."""
+
+    def __init__(self, report: str) -> None:
+        super().__init__(report)
+        self.report = report
+
+
+def plan_mocks() -> Any:
+    """Mocks for a preview: state is the inputs, ids are unknown (nothing exists yet), invokes answer "unknown".
+
+    Built on call so that importing this module (the CLI does, to build its parser) does not import Pulumi.
+    """
+    from pulumi.runtime import mocks as pulumi_mocks
+
+    class PlanMocks(pulumi_mocks.Mocks):
+        def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+            return None, dict(args.inputs)
+
+        def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            # Not reached: the plan's monitor answers every invoke as unknown before the mocks see it.
+            return {}, []
+
+    return PlanMocks()
+
+
+def _program(path: Path) -> Callable[[], None]:
+    def program() -> None:
+        import runpy
+
+        runpy.run_path(str(path), run_name="__main__")
+
+    return program
+
+
+@contextlib.contextmanager
+def _isolated(project_dir: Path) -> Iterator[None]:
+    """Run like the Pulumi CLI: in the project dir, importable from there, config only from the stack file."""
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG")}
+    saved_cwd = Path.cwd()
+    saved_path = list(sys.path)
+    for key in saved_env:
+        # The SDK falls back to PULUMI_CONFIG* for keys the stack lacks; a plan shows the stack file alone.
+        del os.environ[key]
+    sys.path.insert(0, str(project_dir))
+    os.chdir(project_dir)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+        os.environ.update(saved_env)
+
+
+def _translate(error: Exception, scrub: Scrubber) -> Exception:
+    """The error to raise for a failed run: the program's SpecError, a PlanError, or a masked traceback."""
+    import pulumi
+
+    for cause in _chain(error):
+        if isinstance(cause, SpecError):
+            return _scrub_spec_error(cause, scrub)
+    for cause in _chain(error):
+        if isinstance(cause, pulumi.ConfigTypeError | pulumi.ConfigMissingError):
+            return PlanError(scrub.text(str(cause)))
+    report = "".join(traceback.format_exception(error))
+    return ProgramFailed(scrub.text(f"error: the program failed:\n{report}"))
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, its causes and contexts, and the members of exception groups, each once."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _scrub_spec_error(error: SpecError, scrub: Scrubber) -> SpecError:
+    """``error`` itself when its message holds no secret, else a copy with secrets masked."""
+    if scrub.text(str(error)) == str(error):
+        return error
+    problems = [
+        Problem(
+            scrub.text(p.field),
+            scrub.value(p.value) if isinstance(p.value, str | list | dict) else p.value,
+            scrub.text(p.allowed),
+        )
+        for p in error.problems
+    ]
+    return SpecError(problems, context=scrub.text(error.context))
+
+
+def _document(stack_config: StackConfig, declared: Declared) -> dict[str, Any]:
+    resources = [_resource(r, declared) for r in sorted(declared.resources, key=lambda r: r.urn)]
+    outputs = {str(k): _render(v) for k, v in declared.outputs.items()}
+    # Config notes first, then each component's in URN order (their own order carries meaning), then the
+    # stack's; a note forwarded from a component to a stack output is listed once.
+    notes: dict[str, None] = dict.fromkeys(stack_config.notes)
+    registered = [declared.component_outputs[urn] for urn in sorted(declared.component_outputs)]
+    for values in [*registered, declared.outputs]:
+        listed = values.get(_NOTES_OUTPUT)
+        if isinstance(listed, list):
+            notes.update(dict.fromkeys(str(_render(note)) for note in listed))
+    return {
+        "format": FORMAT,
+        "project": stack_config.project.name,
+        "stack": stack_config.stack,
+        "resources": resources,
+        "outputs": outputs,
+        "notes": list(notes),
+    }
+
+
+def _resource(resource: DeclaredResource, declared: Declared) -> dict[str, Any]:
+    aliases = {json.dumps(_render(a), sort_keys=True): _render(a) for a in resource.aliases}
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "parent": _parent(resource.parent),
+        "custom": resource.custom,
+        "protect": resource.protect,
+        "retainOnDelete": resource.retain_on_delete,
+        "deleteBeforeReplace": resource.delete_before_replace,
+        "dependencies": sorted(resource.dependencies),
+        "propertyDependencies": {k: sorted(v) for k, v in resource.property_dependencies.items()},
+        # A provider reference is "<urn>::<id>"; the id is unknown in a preview, the URN says which provider.
+        "provider": resource.provider.rsplit("::", 1)[0] if resource.provider else None,
+        "aliases": [aliases[k] for k in sorted(aliases)],
+        "ignoreChanges": sorted(resource.ignore_changes),
+        "additionalSecretOutputs": sorted(resource.additional_secret_outputs),
+        "inputs": _render(resource.inputs),
+        "outputs": _render(declared.component_outputs.get(resource.urn, {})),
+    }
+
+
+def _parent(urn: str | None) -> str | None:
+    # Top-level resources hang off the stack itself, which the plan does not list: null says "the stack".
+    if urn is None or urn.split("::")[2:3] == [_STACK_TYPE]:
+        return None
+    return urn
+
+
+def _render(value: Any) -> Any:
+    """A decoded property value as plain JSON data, markers replaced by their display strings."""
+    from divio_storage_infra.preview import mockrun
+
+    if isinstance(value, mockrun.Secret):
+        return SECRET_TEXT
+    if value is mockrun.UNKNOWN:
+        return UNKNOWN_TEXT
+    if isinstance(value, mockrun.ResourceRef):
+        return value.urn
+    if isinstance(value, dict):
+        return {str(k): _render(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_render(v) for v in value]
+    return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)

@@ -1,0 +1,149 @@
+"""Renderers of the plan document: JSON for tools (the contract) and text for people. Pure functions of the document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from divio_storage_infra.preview.plan import SECRET_TEXT, UNKNOWN_TEXT
+
+_INDENT = "    "
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    """The JSON form: sorted keys, two-space indent, trailing newline; the same document gives the same bytes."""
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_text(document: Mapping[str, Any]) -> str:
+    """The text form: resources as a tree by parent (flags, dependencies, inputs), then outputs and notes."""
+    resources: list[dict[str, Any]] = list(document["resources"])
+    by_urn = {r["urn"]: r for r in resources}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for resource in resources:
+        parent = resource["parent"] if resource["parent"] in by_urn else None
+        children.setdefault(parent, []).append(resource)
+
+    lines = [
+        f"Plan of stack {document['stack']} (project {document['project']}), {document['format']}",
+        f"{len(resources)} resource{'' if len(resources) == 1 else 's'}",
+        "",
+    ]
+
+    def walk(parent: str | None, depth: int) -> None:
+        for resource in sorted(children.get(parent, []), key=lambda r: str(r["urn"])):
+            lines.extend(_resource_lines(resource, by_urn, depth))
+            walk(resource["urn"], depth + 1)
+
+    walk(None, 0)
+    lines.append("")
+    lines.append("Outputs:")
+    outputs: dict[str, Any] = document["outputs"]
+    if outputs:
+        for key in sorted(outputs):
+            lines.extend(_value_lines(key, outputs[key], 1))
+    else:
+        lines.append(f"{_INDENT}(none)")
+    notes: list[str] = document["notes"]
+    if notes:
+        lines.append("")
+        lines.append("Notes:")
+        for note in notes:
+            lines.append(f"{_INDENT}- {note}")
+    return "\n".join(lines) + "\n"
+
+
+def _label(urn: str, by_urn: Mapping[str, Mapping[str, Any]]) -> str:
+    resource = by_urn.get(urn)
+    if resource is None:
+        return urn
+    return f"{resource['type']} {json.dumps(resource['name'])}"
+
+
+def _resource_lines(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]], depth: int) -> list[str]:
+    pad = _INDENT * depth
+    flags = [
+        flag
+        for flag, on in (
+            ("component", not resource["custom"]),
+            ("protect", resource["protect"]),
+            ("retain-on-delete", resource["retainOnDelete"]),
+            ("delete-before-replace", resource["deleteBeforeReplace"]),
+        )
+        if on
+    ]
+    head = f"{pad}+ {resource['type']} {json.dumps(resource['name'])}"
+    lines = [head + (f"  [{', '.join(flags)}]" if flags else "")]
+    inner = depth + 1
+    for label, urns in (("depends on", resource["dependencies"]),):
+        for urn in urns:
+            lines.append(f"{_INDENT * inner}{label}: {_label(urn, by_urn)}")
+    if resource["provider"]:
+        lines.append(f"{_INDENT * inner}provider: {_label(resource['provider'], by_urn)}")
+    lines.extend(f"{_INDENT * inner}{line}" for line in _alias_lines(resource["aliases"]))
+    for key, title in (("ignoreChanges", "ignore changes"), ("additionalSecretOutputs", "secret outputs")):
+        if resource[key]:
+            lines.append(f"{_INDENT * inner}{title}: {', '.join(resource[key])}")
+    if resource["inputs"]:
+        lines.extend(_value_lines("inputs", resource["inputs"], inner))
+    if resource["outputs"]:
+        lines.extend(_value_lines("outputs", resource["outputs"], inner))
+    return lines
+
+
+def _alias_lines(aliases: list[Any]) -> list[str]:
+    """Aliases one per line; bare former type tokens (provider SDKs add dozens) counted on one line."""
+    type_only: list[str] = []
+    lines: list[str] = []
+    for alias in aliases:
+        spec = alias.get("spec", {}) if isinstance(alias, dict) else {}
+        fields = {k: v for k, v in spec.items() if v not in ("", None, False)}
+        if list(fields) == ["type"]:
+            type_only.append(str(fields["type"]))
+        else:
+            lines.append(f"alias: {json.dumps(alias, sort_keys=True, ensure_ascii=False)}")
+    if len(type_only) == 1:
+        lines.insert(0, f"alias: former type {type_only[0]}")
+    elif type_only:
+        lines.insert(0, f"alias: {len(type_only)} former types ({type_only[0]} ... {type_only[-1]})")
+    return lines
+
+
+def _value_lines(key: str, value: Any, depth: int) -> list[str]:
+    """``key: value`` at ``depth``, nested values below it; JSON documents in strings pretty-printed."""
+    pad = _INDENT * depth
+    if isinstance(value, dict) and value:
+        lines = [f"{pad}{key}:"]
+        for k in sorted(value):
+            lines.extend(_value_lines(k, value[k], depth + 1))
+        return lines
+    if isinstance(value, list) and value:
+        lines = [f"{pad}{key}:"]
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list) and item:
+                lines.extend(_value_lines(f"[{index}]", item, depth + 1))
+            else:
+                lines.append(f"{_INDENT * (depth + 1)}- {_scalar(item)}")
+        return lines
+    document = _json_document(value)
+    if document is not None:
+        body = json.dumps(document, indent=2, ensure_ascii=False).splitlines()
+        return [f"{pad}{key}: (JSON)", *(f"{_INDENT * (depth + 1)}{line}" for line in body)]
+    return [f"{pad}{key}: {_scalar(value)}"]
+
+
+def _json_document(value: Any) -> dict[str, Any] | list[Any] | None:
+    if not isinstance(value, str) or value[:1] not in ("{", "["):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict | list) and parsed else None
+
+
+def _scalar(value: Any) -> str:
+    if value in (SECRET_TEXT, UNKNOWN_TEXT) and isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,1 @@
+"""Test helpers shared by the groups: the emulator launchers, the declared-resource applier, the policy linter."""
