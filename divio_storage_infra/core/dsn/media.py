@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from divio_storage_infra.core.clouds.azure import BLOB_HOST
+
 DEFAULT_ACL = "bucket-owner-full-control"
 """The ACL every S3 DSN names: with ACLs disabled (BucketOwnerEnforced) AWS rejects uploads that name another."""
 DSU_DEFAULT_ACL = "public-read"
 """What django-storage-url uploads with when the DSN names no ACL; AWS rejects it on buckets with ACLs disabled."""
-AZURE_BLOB_HOST = "blob.core.windows.net"
+AZURE_BLOB_HOST = BLOB_HOST
 """The host of every ``az://`` DSN; the account is the user part, the container the path."""
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from divio_storage_infra.core.clouds import cloud_for_dsn
 from divio_storage_infra.core.dsn.media import (
     AZURE_BLOB_HOST,
     DEFAULT_ACL,
@@ -59,14 +60,7 @@ class ParsedDsn:
     @property
     def cloud(self) -> str:
         """A best guess at the provider from the host: ``aws``, ``exoscale``, ``s3-compatible`` or ``azure``."""
-        if self.scheme == "az":
-            return "azure"
-        host = self.endpoint_host.partition(":")[0]
-        if host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
-            return "aws"
-        if host.endswith(".exo.io"):
-            return "exoscale"
-        return "s3-compatible"
+        return cloud_for_dsn(self.scheme, self.endpoint_host)
 
     @property
     def has_credentials(self) -> bool:
