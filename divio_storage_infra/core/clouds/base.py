@@ -11,6 +11,7 @@ CloudName = Literal["aws", "exoscale", "s3-compatible", "azure"]
 Credentials = Literal["none", "iam-user", "static", "account-key", "sas"]
 """Every credential mode some cloud offers (the spec's ``credentials`` key)."""
 Family = Literal["s3", "azure"]
+"""Which component serves a cloud: the S3 component (pulumi-aws) or the Azure one."""
 
 
 @dataclass(frozen=True)
