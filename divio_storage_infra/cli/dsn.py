@@ -16,16 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 from divio_storage_infra.core.app_settings import entry_for
+from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import MASK, DsnError, ParsedDsn, parse_dsn
 
 DEFAULT_ENV = "DEFAULT_STORAGE_DSN"
 _MIN_SCRUB = 8
-_CLOUD_NAMES = {
-    "aws": "AWS S3",
-    "exoscale": "Exoscale SOS (S3-compatible)",
-    "s3-compatible": "S3-compatible",
-    "azure": "Azure Blob Storage",
-}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -162,7 +157,7 @@ def render_text(report: dict[str, Any]) -> str:
         credentials = f"{creds['kind']} {MASK}"
     rows: list[tuple[str, str]] = [
         ("DSN", report["dsn"]),
-        ("cloud", _CLOUD_NAMES.get(report["cloud"], report["cloud"])),
+        ("cloud", capabilities(report["cloud"]).title),
     ]
     if report["scheme"] == "s3":
         rows += [

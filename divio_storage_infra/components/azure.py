@@ -4,7 +4,7 @@ Each website gets its own storage account, because blob CORS rules are set per a
 per container: sharing an account would share every website's allowed origins. Inside it, the container
 ``public-media`` serves objects anonymously (blob-level access, never listing) and ``private-media`` holds files
 that only credentials can read. The component exports the storage DSNs a Django app reads (Pulumi secrets) in the
-``az://`` format of DESIGN.md.
+``az://`` format of docs/dsn.md.
 
 ``pulumi_azure_native`` is imported here and nowhere else, so AWS-only programs never load it; without the
 ``azure`` extra, importing this module still works and constructing the component explains what to install.

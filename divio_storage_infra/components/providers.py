@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS
+from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.spec import StorageSpec
 
 
@@ -16,7 +16,7 @@ def s3_compatible_provider(name: str, spec: StorageSpec, args: Any, opts: pulumi
 
     ``args`` carries ``access_key_id`` and ``secret_access_key`` (stack config; the secret stays a secret).
     """
-    provider = S3_PROVIDERS[spec.cloud]
+    provider = capabilities(spec.cloud)
     host = provider.endpoint_host(spec.region or "", spec.endpoint)
     secret = args.secret_access_key
     return aws.Provider(

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from divio_storage_infra.core import naming, policies
-from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS
+from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
 from divio_storage_infra.core.spec import StorageSpec
 
@@ -82,13 +82,13 @@ class S3MediaStorage(pulumi.ComponentResource):
             raise ValueError(f"S3MediaStorage needs an S3 cloud, not {spec.cloud!r}; use WebsiteMediaStorage")
         self._prefix = name
         self._spec = spec
-        self._caps = S3_PROVIDERS[spec.cloud]
+        self._caps = capabilities(spec.cloud)
         self._region_name = spec.region or ""
-        self._resource_region = self._region_name if spec.cloud == "aws" else None
+        self._resource_region = self._region_name if self._caps.region_on_resources else None
         self._child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.plan_notes = self._notes()
         self._endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
-        self._dsn_region = self._region_name if spec.cloud == "s3-compatible" else None
+        self._dsn_region = self._region_name if self._caps.region_in_dsn else None
         # Render every DSN once with placeholder credentials: a DSN the app could not read fails here,
         # before any resource is declared, instead of half-way through `pulumi up`.
         for role, signed, wanted in (("media", False, spec.public_storage), ("private", True, spec.private_storage)):
@@ -112,7 +112,7 @@ class S3MediaStorage(pulumi.ComponentResource):
             )
 
         self.public_bucket_name = public.bucket.bucket if public else None
-        aws_arns = spec.cloud == "aws"  # an ARN names an AWS resource; other providers' buckets have none
+        aws_arns = self._caps.arns  # an ARN names an AWS resource; other providers' buckets have none
         self.public_bucket_arn = self._arn(public) if public and aws_arns else None
         self.private_bucket_name = private.bucket.bucket if private else None
         self.private_bucket_arn = self._arn(private) if private and aws_arns else None

@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.spec import StorageSpec
 
 TYPE = "divio:storage:WebsiteMediaStorage"
@@ -74,7 +75,7 @@ def _s3_provider(
     name: str, spec: StorageSpec, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions
 ) -> pulumi.ProviderResource | None:
     """The explicit pulumi-aws provider an S3-compatible endpoint needs; AWS itself uses the default provider."""
-    if spec.cloud == "aws":
+    if not capabilities(spec.cloud).explicit_provider:
         return None
     endpoints = importlib.import_module("divio_storage_infra.components.providers")
     provider: pulumi.ProviderResource = endpoints.s3_compatible_provider(name, spec, args, opts)

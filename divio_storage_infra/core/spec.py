@@ -2,70 +2,45 @@
 
 A spec is built from a plain mapping whose keys are the stack config keys (camelCase, without the
 ``divio-storage:`` namespace), so a Pulumi stack config and a platform registry entry are the same thing.
-Every invalid value is reported in one :class:`SpecError` before any resource is declared.
+Every invalid value is reported in one :class:`SpecError` before any resource is declared; the checks live in
+``core/validation/``, one module per group of keys, and what each cloud supports in ``core/clouds/``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any
 
-from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS, S3Provider
-from divio_storage_infra.core.dsn import DsnError, s3_dsn
-from divio_storage_infra.core.errors import Problem, SpecError
-from divio_storage_infra.core.regions import AWS_REGIONS, AZURE_LOCATIONS, EXOSCALE_ZONES
-from divio_storage_infra.core.rules import (
-    check_account_name,
-    check_bucket_name,
-    check_endpoint,
-    check_hostname,
-    check_origin,
-)
+from divio_storage_infra.core.clouds import CLOUDS as CLOUD_TABLES
+from divio_storage_infra.core.clouds import S3_CLOUDS, capabilities
+from divio_storage_infra.core.clouds.base import CloudName, Credentials
+from divio_storage_infra.core.errors import SpecError
+from divio_storage_infra.core.validation import azure, identity, placement, stores
+from divio_storage_infra.core.validation.azure import AZURE_SKUS, SAS_PERMISSION_LETTERS
+from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.cors import cors
+from divio_storage_infra.core.validation.credentials import credentials as read_credentials
+from divio_storage_infra.core.validation.identity import ENVIRONMENT_MAX, WEBSITE_MAX
+from divio_storage_infra.core.validation.tags import tags as read_tags
 
-Cloud = Literal["aws", "exoscale", "s3-compatible", "azure"]
-CLOUDS: tuple[Cloud, ...] = ("aws", "exoscale", "s3-compatible", "azure")
-S3_CLOUDS: frozenset[str] = frozenset({"aws", "exoscale", "s3-compatible"})
+Cloud = CloudName
+CLOUDS: tuple[Cloud, ...] = tuple(t.name for t in CLOUD_TABLES.values())
+"""Every cloud, in the order error messages list them."""
 
-Credentials = Literal["none", "iam-user", "static", "account-key", "sas"]
-# Which credential modes each cloud offers, and the default (first).
-CREDENTIALS_BY_CLOUD: dict[str, tuple[Credentials, ...]] = {
-    "aws": ("none", "iam-user"),
-    "exoscale": ("static", "none"),
-    "s3-compatible": ("static", "none"),
-    "azure": ("account-key", "sas", "none"),
-}
-# Why a mode that other clouds offer is missing, so the error says more than "not allowed".
-_CREDENTIALS_WHY: dict[tuple[str, str], str] = {
-    ("exoscale", "iam-user"): "Exoscale has no IAM API in this provider set-up; create an API key at Exoscale "
-    "and set accessKeyId / secretAccessKey (secret) in stack config with credentials: static",
-    ("s3-compatible", "iam-user"): "a generic S3-compatible endpoint has no IAM API here; create a key at the "
-    "provider and set accessKeyId / secretAccessKey (secret) in stack config with credentials: static",
-}
-
-AZURE_SKUS: tuple[str, ...] = (
-    "Standard_LRS",
-    "Standard_GRS",
-    "Standard_RAGRS",
-    "Standard_ZRS",
-    "Standard_GZRS",
-    "Standard_RAGZRS",
-)
-SAS_PERMISSION_LETTERS = "racwdl"  # read, add, create, write, delete, list: the order Azure expects
-AZURE_MAX_CORS_RULES = 5
-
-_SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-_ENV_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-_S3_REGION_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
-_RESOURCE_GROUP_RE = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
-_TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-_TAG_VALUE_RE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
-
-WEBSITE_MAX = 63
-ENVIRONMENT_MAX = 20
+__all__ = [
+    "AZURE_SKUS",
+    "CLOUDS",
+    "CONFIG_KEYS",
+    "ENVIRONMENT_MAX",
+    "S3_CLOUDS",
+    "SAS_PERMISSION_LETTERS",
+    "WEBSITE_MAX",
+    "Cloud",
+    "Credentials",
+    "StorageSpec",
+]
 
 
 @dataclass(frozen=True)
@@ -165,247 +140,30 @@ def _camel(name: str) -> str:
 _CAMEL: dict[str, str] = {f.name: _camel(f.name) for f in fields(StorageSpec) if f.name != "given"}
 CONFIG_KEYS: tuple[str, ...] = tuple(_CAMEL.values())
 
-# Keys that only make sense for some clouds; anything else is common to all.
-_ONLY_FOR: dict[str, frozenset[str]] = {
-    "region": S3_CLOUDS,
-    "endpoint": frozenset({"s3-compatible"}),
-    "bucketName": S3_CLOUDS,
-    "privateBucketName": S3_CLOUDS,
-    "location": frozenset({"azure"}),
-    "accountSku": frozenset({"azure"}),
-    "resourceGroupName": frozenset({"azure"}),
-    "storageAccountName": frozenset({"azure"}),
-    "blobSoftDeleteDays": frozenset({"azure"}),
-    "containerSoftDeleteDays": frozenset({"azure"}),
-    "sasStart": frozenset({"azure"}),
-    "sasLifetimeDays": frozenset({"azure"}),
-    "sasPermissions": frozenset({"azure"}),
-}
-
-
-class _Collector:
-    """Reads raw values, collecting every problem instead of stopping at the first."""
-
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
-        self.problems: list[Problem] = []
-
-    def bad(self, key: str, value: object, allowed: str) -> None:
-        self.problems.append(Problem(key, value, allowed))
-
-    def string(self, key: str, default: str | None = None) -> str | None:
-        value = self.raw.get(key, default)
-        if value is None or isinstance(value, str):
-            return value
-        self.bad(key, value, "expected a string")
-        return default
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw.get(key, default)
-        if isinstance(value, bool):
-            return value
-        # Pulumi config stores plain values as strings.
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        self.bad(key, value, "expected true or false")
-        return default
-
-    def integer(self, key: str, default: int, low: int, high: int, unit: str) -> int:
-        value = self.raw.get(key, default)
-        number: int | None = None
-        if isinstance(value, bool):
-            number = None
-        elif isinstance(value, int):
-            number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-            number = int(value)  # Pulumi config stores numbers as strings
-        if number is None or not low <= number <= high:
-            self.bad(key, value, f"expected a whole number of {unit} from {low} to {high}")
-            return default
-        return number
-
-    def string_list(self, key: str) -> tuple[str, ...]:
-        value = self.raw.get(key, [])
-        if isinstance(value, str):
-            # `pulumi config set` without --path gives a string; accept JSON-free comma lists too.
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            self.bad(key, value, "expected a list of strings")
-            return ()
-        return tuple(value)
-
-
-def _check_slug(c: _Collector, key: str, value: str | None, maximum: int) -> str:
-    if value is None:
-        c.bad(key, None, "it is required: a lowercase slug such as 'my-site'")
-        return ""
-    if len(value) > maximum or not _SLUG_RE.match(value) or "--" in value:
-        c.bad(
-            key,
-            value,
-            f"expected 1-{maximum} lowercase letters, digits and single hyphens, "
-            "starting and ending with a letter or digit",
-        )
-    return value
-
 
 def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
+    """Validate ``raw`` group by group, in the order the problems are reported; raise one SpecError for all."""
     if not isinstance(raw, Mapping):
         raise SpecError.one("(spec)", raw, "expected a mapping of config keys", context=context)
-    c = _Collector(raw)
-
-    unknown = sorted(k for k in raw if k not in CONFIG_KEYS)
-    for key in unknown:
-        close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(CONFIG_KEYS))}"
-        c.bad(key, raw[key], f"unknown key; {hint}")
-
-    website = _check_slug(c, "website", c.string("website"), WEBSITE_MAX)
-    environment = _check_slug(c, "environment", c.string("environment"), ENVIRONMENT_MAX)
-
-    cloud_raw = c.string("cloud", "aws")
-    if cloud_raw not in CLOUDS:
-        c.bad("cloud", cloud_raw, f"expected one of {', '.join(CLOUDS)}")
-        raise SpecError(c.problems, context=context)
-    cloud: Cloud = cloud_raw
-
-    for key, clouds in _ONLY_FOR.items():
-        if key in raw and cloud not in clouds:
-            c.bad(key, raw[key], f"only applies to cloud {' / '.join(sorted(clouds))}, not {cloud}; remove it")
-
-    region = c.string("region")
-    endpoint = c.string("endpoint")
-    location = c.string("location")
-    if cloud == "aws":
-        if region is None:
-            c.bad("region", None, "it is required for cloud aws, e.g. eu-central-1")
-        elif region not in AWS_REGIONS:
-            close = difflib.get_close_matches(region, sorted(AWS_REGIONS), n=1)
-            c.bad("region", region, "expected an AWS region" + (f"; did you mean {close[0]!r}?" if close else ""))
-    elif cloud == "exoscale":
-        if region is None or region not in EXOSCALE_ZONES:
-            c.bad("region", region, f"expected an Exoscale zone: {', '.join(sorted(EXOSCALE_ZONES))}")
-    elif cloud == "s3-compatible":
-        if region is None or not _S3_REGION_RE.match(region):
-            c.bad("region", region, "expected the provider's region name (lowercase letters, digits, hyphens)")
-        if endpoint is None:
-            c.bad("endpoint", None, "it is required for cloud s3-compatible: the provider's host[:port]")
-        elif why := check_endpoint(endpoint):
-            c.bad("endpoint", endpoint, why)
-        else:
-            _check_dsn_endpoint(c, endpoint)
-    elif location is None or location not in AZURE_LOCATIONS:
-        close = difflib.get_close_matches(location or "", sorted(AZURE_LOCATIONS), n=1)
-        c.bad(
-            "location",
-            location,
-            "expected an Azure location name such as switzerlandnorth"
-            + (f"; did you mean {close[0]!r}?" if close else ""),
-        )
-
-    allow_wildcard = c.boolean("allowWildcardOrigin", False)
-    origins = c.string_list("corsOrigins")
-    for origin in origins:
-        if why := check_origin(origin, allow_wildcard=allow_wildcard):
-            c.bad("corsOrigins", origin, why)
-    duplicates = sorted({o for o in origins if origins.count(o) > 1})
-    if duplicates:
-        c.bad("corsOrigins", duplicates, "each origin at most once")
-    if cloud == "azure" and len(origins) > AZURE_MAX_CORS_RULES:
-        c.bad(
-            "corsOrigins",
-            list(origins),
-            f"Azure allows at most {AZURE_MAX_CORS_RULES} CORS rules per storage account (one per origin); "
-            f"this lists {len(origins)}",
-        )
-    if allow_wildcard and "*" in origins and len(origins) > 1:
-        c.bad("corsOrigins", list(origins), "'*' already allows every origin; list it alone")
-    allow_uploads = c.boolean("allowUploads", False)
-    if allow_uploads and not origins:
-        c.bad("allowUploads", True, "browser uploads need at least one entry in corsOrigins")
-    max_age = c.integer("corsMaxAgeSeconds", 3600, 0, 86400, "seconds")
-
-    public = c.boolean("publicStorage", True)
-    private = c.boolean("privateStorage", False)
-
-    offered = CREDENTIALS_BY_CLOUD[cloud]
-    credentials_raw = c.string("credentials", offered[0])
-    if credentials_raw not in offered:
-        why = _CREDENTIALS_WHY.get((cloud, str(credentials_raw)), f"cloud {cloud} offers {', '.join(offered)}")
-        c.bad("credentials", credentials_raw, why)
-        credentials_raw = offered[0]
-    credentials: Credentials = credentials_raw
-
-    if not public and not private:
-        if credentials != "none":
-            c.bad(
-                "credentials",
-                credentials,
-                "credentials need at least one bucket: keep publicStorage or set privateStorage: true",
-            )
-        c.bad("publicStorage", False, "at least one store is needed: keep publicStorage or set privateStorage: true")
-    if (origins or allow_uploads) and not public and "corsOrigins" in raw:
-        c.bad("corsOrigins", list(origins), "CORS applies to the public store; publicStorage is false")
-
-    media_domain = c.string("mediaDomain")
-    if media_domain is not None:
-        if why := check_hostname(media_domain):
-            c.bad("mediaDomain", media_domain, why)
-        if not public:
-            c.bad("mediaDomain", media_domain, "a media domain serves the public store; publicStorage is false")
-
-    versioning = c.boolean("versioning", False)
-    noncurrent_days = c.integer("noncurrentVersionExpirationDays", 30, 1, 3650, "days")
-    if "noncurrentVersionExpirationDays" in raw and not versioning:
-        c.bad(
-            "noncurrentVersionExpirationDays",
-            raw["noncurrentVersionExpirationDays"],
-            "only applies with versioning: true; remove it or turn versioning on",
-        )
-    if cloud in S3_PROVIDERS:
-        _check_capabilities(c, raw, S3_PROVIDERS[cloud], origins=origins, versioning=versioning)
-
-    tags = _tags(c)
+    c = Collector(raw)
+    identity.unknown_keys(c, CONFIG_KEYS)
+    website = identity.slug(c, "website", WEBSITE_MAX)
+    environment = identity.slug(c, "environment", ENVIRONMENT_MAX)
+    cloud = identity.cloud(c, context=context)
+    caps = capabilities(cloud)
+    identity.inapplicable_keys(c, cloud, CONFIG_KEYS)
+    where = placement.placement(c, cloud)
+    browser = cors(c, caps)
+    wanted = stores.stores(c)
+    credentials = read_credentials(c, caps)
+    stores.check_some_store(c, wanted, credentials, browser)
+    media_domain = stores.media_domain(c, wanted)
+    versions = stores.versioning(c)
+    stores.check_capabilities(c, caps, origins=browser.origins, versioning=versions.enabled)
+    tags = read_tags(c)
     protect = c.boolean("protect", True)
-
-    bucket_name = c.string("bucketName")
-    private_bucket_name = c.string("privateBucketName")
-    for key, name in (("bucketName", bucket_name), ("privateBucketName", private_bucket_name)):
-        if name is not None and (why := check_bucket_name(name)):
-            c.bad(key, name, why)
-    if bucket_name is not None and not public:
-        c.bad("bucketName", bucket_name, "names the public bucket, but publicStorage is false")
-    if private_bucket_name is not None and not private:
-        c.bad("privateBucketName", private_bucket_name, "names the private bucket, but privateStorage is false")
-    if bucket_name is not None and bucket_name == private_bucket_name:
-        c.bad("privateBucketName", private_bucket_name, "must differ from bucketName")
-    if cloud == "exoscale":
-        for key, name in (("bucketName", bucket_name), ("privateBucketName", private_bucket_name)):
-            if name is not None and "." in name:
-                c.bad(key, name, "Exoscale DSNs put the bucket in the host; use a name without dots")
-
-    sku = c.string("accountSku", "Standard_LRS")
-    if sku not in AZURE_SKUS:
-        c.bad("accountSku", sku, f"expected one of {', '.join(AZURE_SKUS)}")
-    resource_group = c.string("resourceGroupName")
-    if resource_group is not None and not _RESOURCE_GROUP_RE.match(resource_group):
-        c.bad(
-            "resourceGroupName",
-            resource_group,
-            "expected 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
-        )
-    account_name = c.string("storageAccountName")
-    if account_name is not None and (why := check_account_name(account_name)):
-        c.bad("storageAccountName", account_name, why)
-    blob_soft = c.integer("blobSoftDeleteDays", 7, 1, 365, "days")
-    container_soft = c.integer("containerSoftDeleteDays", 7, 1, 365, "days")
-    sas_start = c.string("sasStart")
-    sas_lifetime = c.integer("sasLifetimeDays", 90, 1, 365, "days")
-    sas_permissions = c.string("sasPermissions", SAS_PERMISSION_LETTERS) or ""
-    if cloud == "azure":
-        _check_sas(c, raw, credentials, sas_start, sas_permissions)
+    names = stores.bucket_names(c, caps, wanted)
+    az = azure.azure_settings(c, caps, credentials)
 
     if c.problems:
         raise SpecError(c.problems, context=context or (f"{website}-{environment}" if website else ""))
@@ -414,104 +172,30 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         website=website,
         environment=environment,
         cloud=cloud,
-        region=region,
-        endpoint=endpoint,
-        location=location,
-        cors_origins=origins,
-        allow_uploads=allow_uploads,
-        allow_wildcard_origin=allow_wildcard,
-        cors_max_age_seconds=max_age,
-        public_storage=public,
-        private_storage=private,
+        region=where.region,
+        endpoint=where.endpoint,
+        location=where.location,
+        cors_origins=browser.origins,
+        allow_uploads=browser.allow_uploads,
+        allow_wildcard_origin=browser.allow_wildcard,
+        cors_max_age_seconds=browser.max_age,
+        public_storage=wanted.public,
+        private_storage=wanted.private,
         credentials=credentials,
         media_domain=media_domain,
-        versioning=versioning,
-        noncurrent_version_expiration_days=noncurrent_days,
+        versioning=versions.enabled,
+        noncurrent_version_expiration_days=versions.noncurrent_days,
         tags=tags,
         protect=protect,
-        bucket_name=bucket_name,
-        private_bucket_name=private_bucket_name,
-        account_sku=sku or "Standard_LRS",
-        resource_group_name=resource_group,
-        storage_account_name=account_name,
-        blob_soft_delete_days=blob_soft,
-        container_soft_delete_days=container_soft,
-        sas_start=sas_start,
-        sas_lifetime_days=sas_lifetime,
-        sas_permissions="".join(ch for ch in SAS_PERMISSION_LETTERS if ch in sas_permissions),
+        bucket_name=names.public,
+        private_bucket_name=names.private,
+        account_sku=az.sku,
+        resource_group_name=az.resource_group,
+        storage_account_name=az.account_name,
+        blob_soft_delete_days=az.blob_soft_delete_days,
+        container_soft_delete_days=az.container_soft_delete_days,
+        sas_start=az.sas_start,
+        sas_lifetime_days=az.sas_lifetime_days,
+        sas_permissions=az.sas_permissions,
         given=frozenset(k for k in raw if k in CONFIG_KEYS),
     )
-
-
-def _check_dsn_endpoint(c: _Collector, endpoint: str) -> None:
-    """The endpoint must survive the DSN: django-storage-url reads bucket and endpoint from the host alone."""
-    try:
-        s3_dsn(bucket="probe-bucket", endpoint_host=endpoint)
-    except DsnError as error:
-        for problem in error.problems:
-            c.bad("endpoint", endpoint, problem.allowed)
-
-
-def _check_capabilities(
-    c: _Collector, raw: Mapping[str, Any], provider: S3Provider, *, origins: tuple[str, ...], versioning: bool
-) -> None:
-    """A spec that asks for what the provider cannot declare is an error, never a silent drop."""
-    name = provider.name
-    if origins and not provider.cors:
-        c.bad("corsOrigins", list(origins), f"{name} has no bucket CORS configuration; remove corsOrigins")
-    if versioning and not provider.versioning:
-        c.bad("versioning", True, f"{name} has no bucket versioning; remove versioning")
-    if versioning and not provider.lifecycle and "noncurrentVersionExpirationDays" in raw:
-        c.bad(
-            "noncurrentVersionExpirationDays",
-            raw["noncurrentVersionExpirationDays"],
-            f"{name} has no lifecycle rules, so old versions cannot expire; remove it (the plan notes that "
-            "old versions are kept)",
-        )
-
-
-def _tags(c: _Collector) -> tuple[tuple[str, str], ...]:
-    value = c.raw.get("tags", {})
-    if not isinstance(value, Mapping):
-        c.bad("tags", value, "expected a mapping of tag names to string values")
-        return ()
-    out: list[tuple[str, str]] = []
-    for key, tag_value in value.items():
-        if not isinstance(key, str) or not _TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
-            c.bad("tags", key, "tag names have 1-128 letters, digits, spaces or _.:/=+-@ and may not start with aws:")
-            continue
-        if key in ("website", "environment", "managed-by"):
-            c.bad("tags", key, "website, environment and managed-by are set by the component itself")
-            continue
-        if not isinstance(tag_value, str) or not _TAG_VALUE_RE.match(tag_value):
-            c.bad(f"tags.{key}", tag_value, "tag values are strings of 0-256 letters, digits, spaces or _.:/=+-@")
-            continue
-        out.append((key, tag_value))
-    return tuple(sorted(out))
-
-
-def _check_sas(
-    c: _Collector, raw: Mapping[str, Any], credentials: str, sas_start: str | None, permissions: str
-) -> None:
-    sas_keys = [k for k in ("sasStart", "sasLifetimeDays", "sasPermissions") if k in raw]
-    if credentials != "sas":
-        for key in sas_keys:
-            c.bad(key, raw[key], "only applies with credentials: sas")
-        return
-    if sas_start is None:
-        c.bad("sasStart", None, "credentials: sas needs the first day of validity as an ISO date, e.g. 2026-01-01")
-    else:
-        try:
-            dt.date.fromisoformat(sas_start)
-        except ValueError:
-            c.bad("sasStart", sas_start, "expected an ISO date such as 2026-01-01")
-    if (
-        not permissions
-        or any(ch not in SAS_PERMISSION_LETTERS for ch in permissions)
-        or len(set(permissions)) != len(permissions)
-    ):
-        c.bad(
-            "sasPermissions",
-            permissions,
-            "expected letters from 'racwdl' (read, add, create, write, delete, list), each at most once",
-        )

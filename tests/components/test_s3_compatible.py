@@ -11,7 +11,7 @@ from django.conf import settings
 
 from divio_storage_infra.components.s3 import TYPE as S3_TYPE
 from divio_storage_infra.core import naming
-from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS
+from divio_storage_infra.core.clouds import S3_PROVIDERS
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec

@@ -1,0 +1,98 @@
+"""Azure's own keys: account SKU, resource group, account name, soft delete, and the SAS terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import NamedTuple
+
+from divio_storage_infra.core.clouds import CloudCapabilities
+from divio_storage_infra.core.rules import check_account_name
+from divio_storage_infra.core.validation.collector import Collector
+
+AZURE_SKUS: tuple[str, ...] = (
+    "Standard_LRS",
+    "Standard_GRS",
+    "Standard_RAGRS",
+    "Standard_ZRS",
+    "Standard_GZRS",
+    "Standard_RAGZRS",
+)
+"""The storage account SKUs the spec accepts (``accountSku``, default Standard_LRS)."""
+SAS_PERMISSION_LETTERS = "racwdl"
+"""read, add, create, write, delete, list: the order Azure expects."""
+
+_RESOURCE_GROUP_RE = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+
+
+class AzureSettings(NamedTuple):
+    """The Azure keys as read (read and type-checked on every cloud; the cloud tables say where they apply)."""
+
+    sku: str
+    resource_group: str | None
+    account_name: str | None
+    blob_soft_delete_days: int
+    container_soft_delete_days: int
+    sas_start: str | None
+    sas_lifetime_days: int
+    sas_permissions: str
+    """Normalised to Azure's letter order."""
+
+
+def azure_settings(c: Collector, caps: CloudCapabilities, credentials: str) -> AzureSettings:
+    """Read and check the Azure keys; the SAS terms only where the cloud offers SAS credentials."""
+    sku = c.string("accountSku", "Standard_LRS")
+    if sku not in AZURE_SKUS:
+        c.bad("accountSku", sku, f"expected one of {', '.join(AZURE_SKUS)}")
+    resource_group = c.string("resourceGroupName")
+    if resource_group is not None and not _RESOURCE_GROUP_RE.match(resource_group):
+        c.bad(
+            "resourceGroupName",
+            resource_group,
+            "expected 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
+        )
+    account_name = c.string("storageAccountName")
+    if account_name is not None and (why := check_account_name(account_name)):
+        c.bad("storageAccountName", account_name, why)
+    blob_soft = c.integer("blobSoftDeleteDays", 7, 1, 365, "days")
+    container_soft = c.integer("containerSoftDeleteDays", 7, 1, 365, "days")
+    sas_start = c.string("sasStart")
+    sas_lifetime = c.integer("sasLifetimeDays", 90, 1, 365, "days")
+    sas_permissions = c.string("sasPermissions", SAS_PERMISSION_LETTERS) or ""
+    if "sas" in caps.credentials:
+        _check_sas(c, credentials, sas_start, sas_permissions)
+    return AzureSettings(
+        sku=sku or "Standard_LRS",
+        resource_group=resource_group,
+        account_name=account_name,
+        blob_soft_delete_days=blob_soft,
+        container_soft_delete_days=container_soft,
+        sas_start=sas_start,
+        sas_lifetime_days=sas_lifetime,
+        sas_permissions="".join(ch for ch in SAS_PERMISSION_LETTERS if ch in sas_permissions),
+    )
+
+
+def _check_sas(c: Collector, credentials: str, sas_start: str | None, permissions: str) -> None:
+    sas_keys = [k for k in ("sasStart", "sasLifetimeDays", "sasPermissions") if c.given(k)]
+    if credentials != "sas":
+        for key in sas_keys:
+            c.bad(key, c.raw[key], "only applies with credentials: sas")
+        return
+    if sas_start is None:
+        c.bad("sasStart", None, "credentials: sas needs the first day of validity as an ISO date, e.g. 2026-01-01")
+    else:
+        try:
+            dt.date.fromisoformat(sas_start)
+        except ValueError:
+            c.bad("sasStart", sas_start, "expected an ISO date such as 2026-01-01")
+    if (
+        not permissions
+        or any(ch not in SAS_PERMISSION_LETTERS for ch in permissions)
+        or len(set(permissions)) != len(permissions)
+    ):
+        c.bad(
+            "sasPermissions",
+            permissions,
+            "expected letters from 'racwdl' (read, add, create, write, delete, list), each at most once",
+        )

@@ -1,0 +1,109 @@
+"""The import-linter contracts hold on the package, and break on a deliberate violation of each kind.
+
+Each case copies the package and pyproject.toml into a temporary directory, injects one violation into the copy,
+and runs the real ``lint-imports`` on it (no cache), so a contract that stopped biting fails here. The copy comes
+first on PYTHONPATH; the violation tests can only pass if the copy, not the installed package, was analysed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = "divio_storage_infra"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _contract_names() -> dict[str, str]:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    return {c["id"]: c["name"] for c in config["tool"]["importlinter"]["contracts"]}
+
+
+CONTRACTS = _contract_names()
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copy2(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / PACKAGE, root / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def _inject(root: Path, module: str, line: str) -> None:
+    path = root / PACKAGE / module
+    text = path.read_text(encoding="utf-8")
+    # After the module's future import, so the file stays valid Python with its docstring first.
+    marker = "from __future__ import annotations\n"
+    assert marker in text, f"{module} has no future import to inject after"
+    path.write_text(text.replace(marker, f"{marker}\n{line}\n", 1), encoding="utf-8")
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-logo", "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_contracts_are_the_ones_this_test_breaks() -> None:
+    assert set(CONTRACTS) == {"layers", "pure-core", "clouds-apart", "no-cycles"}
+
+
+def test_an_unmodified_copy_keeps_every_contract(tmp_path: Path) -> None:
+    result = _lint(_copy(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in CONTRACTS.values():
+        assert f"{name} KEPT" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        pytest.param("core/naming.py", "import pulumi  # noqa", "pure-core", id="core-imports-pulumi"),
+        pytest.param("core/regions.py", "import boto3  # noqa", "pure-core", id="core-imports-a-cloud-sdk"),
+        pytest.param(
+            "core/naming.py",
+            "from divio_storage_infra.components import website  # noqa",
+            "layers",
+            id="core-imports-components",
+        ),
+        pytest.param(
+            "components/s3.py",
+            "from divio_storage_infra.cli import main  # noqa",
+            "layers",
+            id="components-import-cli",
+        ),
+        pytest.param(
+            "core/rules.py",
+            "from divio_storage_infra.core import spec  # noqa",
+            "no-cycles",
+            id="cycle-in-core",
+        ),
+        pytest.param(
+            "components/s3.py",
+            "from divio_storage_infra.components import azure  # noqa",
+            "clouds-apart",
+            id="s3-component-imports-azure",
+        ),
+    ],
+)
+def test_a_deliberate_violation_breaks_its_contract(tmp_path: Path, module: str, line: str, contract: str) -> None:
+    root = _copy(tmp_path)
+    _inject(root, module, line)
+    result = _lint(root)
+    assert result.returncode != 0, result.stdout
+    assert f"{CONTRACTS[contract]} BROKEN" in result.stdout, result.stdout + result.stderr
