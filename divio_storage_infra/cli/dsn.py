@@ -1,7 +1,8 @@
 """``divio-storage dsn``: explain a storage DSN and print the Django settings it yields, secrets masked.
 
 The DSN comes from the command line, from ``--env NAME`` or from ``DEFAULT_STORAGE_DSN``; the environment keeps the
-secret out of shell history and process lists.
+secret out of shell history and process lists. With the private store's DSN (``--private-env NAME`` or
+``--private-dsn``) the settings include the private storage (signed URLs) and django-filer's private half.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
-from divio_storage_infra.core.app_settings import entry_for
+from divio_storage_infra.core.app_settings import settings_for
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import MASK, DsnError, ParsedDsn, parse_dsn
 
@@ -36,6 +37,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"read the DSN from environment variable NAME (default: {DEFAULT_ENV} when no DSN is given)",
     )
+    parser.add_argument(
+        "--private-env",
+        metavar="NAME",
+        help="read the private store's DSN from environment variable NAME (e.g. PRIVATE_STORAGE_DSN)",
+    )
+    parser.add_argument(
+        "--private-dsn",
+        metavar="DSN",
+        help="the private store's DSN; prefer --private-env, which keeps the secret hidden",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
 
@@ -43,13 +54,17 @@ def run(args: argparse.Namespace) -> int:
     """Print what the DSN means and its Django settings; DsnError (exit 2 in the CLI) for a malformed DSN."""
     dsn = _read_dsn(args.dsn, args.env)
     parsed = parse_dsn(dsn)
-    if args.dsn is not None and parsed.has_credentials:
+    private = _read_private(args.private_dsn, args.private_env)
+    on_command_line = (args.dsn is not None and parsed.has_credentials) or (
+        args.private_dsn is not None and private is not None and private.has_credentials
+    )
+    if on_command_line:
         print(
             f"note: a secret on the command line is visible in shell history and process lists; "
             f"prefer --env NAME or ${DEFAULT_ENV}",
             file=sys.stderr,
         )
-    report = explain(parsed)
+    report = explain(parsed, private)
     if args.format == "json":
         print(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False))
     else:
@@ -68,6 +83,21 @@ def _read_dsn(given: str | None, env: str | None) -> str:
     if not value.strip():
         raise DsnError.one("--env" if env else "DSN", name, f"set environment variable {name} to a storage DSN")
     return value
+
+
+def _read_private(given: str | None, env: str | None) -> ParsedDsn | None:
+    """The private store's DSN from ``--private-dsn`` or ``--private-env NAME``, parsed; None when neither is given."""
+    if given is not None and env is not None:
+        raise DsnError.one("--private-env", env, "give --private-dsn or --private-env, not both")
+    if given is None and env is None:
+        return None
+    value = given if given is not None else os.environ.get(str(env), "")
+    if not value.strip():
+        raise DsnError.one("--private-env", env, f"set environment variable {env} to the private store's DSN")
+    try:
+        return parse_dsn(value)
+    except DsnError as error:
+        raise DsnError(error.problems, context="the private store's DSN") from None
 
 
 def _hide(parsed: ParsedDsn) -> ParsedDsn:
@@ -99,13 +129,34 @@ def _secrets(parsed: ParsedDsn) -> tuple[str, ...]:
     """
     raw = {s for s in (parsed.secret, parsed.account_key, parsed.sas_token) if s}
     forms = {form for s in raw for form in (s, quote(s, safe="")) if len(form) >= _MIN_SCRUB}
-    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+    return tuple(sorted(forms, key=_longest_first))
 
 
-def explain(parsed: ParsedDsn) -> dict[str, Any]:
-    """What a parsed DSN means, as a JSON-ready dict with every secret masked (the ``--format json`` contract)."""
-    secrets = _secrets(parsed)
+def _longest_first(form: str) -> tuple[int, str]:
+    return (-len(form), form)
+
+
+def _private_warnings(private: ParsedDsn) -> list[str]:
+    """Where the private store's files would not be served through signed URLs."""
+    if private.scheme == "s3" and not private.signed_urls:
+        return ["the private DSN has no qs_auth=true: its files get unsigned URLs, which a private bucket refuses"]
+    if private.scheme == "az" and private.credential_kind != "account-key":
+        return [
+            "django-storages signs Azure URLs only with the account key: private files get unsigned URLs, "
+            "which the private container refuses"
+        ]
+    return []
+
+
+def explain(parsed: ParsedDsn, private: ParsedDsn | None = None) -> dict[str, Any]:
+    """What a parsed DSN means, as a JSON-ready dict with every secret masked (the ``--format json`` contract).
+
+    ``django`` holds the Django settings by name (``STORAGES``, easy-thumbnails' and django-filer's); ``private``
+    is null, or the private store's masked DSN, whether its URLs are signed, and its warnings.
+    """
+    secrets = tuple(sorted(set(_secrets(parsed)) | set(_secrets(private) if private else ()), key=_longest_first))
     parsed = _hide(parsed)
+    hidden_private = _hide(private) if private is not None else None
     report: dict[str, Any] = {
         "dsn": parsed.masked(),
         "scheme": parsed.scheme,
@@ -117,8 +168,16 @@ def explain(parsed: ParsedDsn) -> dict[str, Any]:
         "signed_urls": parsed.signed_urls,
         "credentials": _credentials(parsed),
         "warnings": list(parsed.warnings),
-        "django": {"STORAGES": {"default": entry_for(parsed)}},
+        "django": settings_for(parsed, hidden_private),
+        "private": None,
     }
+    if hidden_private is not None:
+        report["private"] = {
+            "dsn": hidden_private.masked(),
+            "cloud": hidden_private.cloud,
+            "signed_urls": hidden_private.signed_urls or hidden_private.credential_kind == "account-key",
+            "warnings": list(hidden_private.warnings) + _private_warnings(hidden_private),
+        }
     if parsed.scheme == "s3":
         report.update(
             {
@@ -185,6 +244,15 @@ def render_text(report: dict[str, Any]) -> str:
     lines = [f"{label.ljust(width)}  {value}" for label, value in rows]
     if report["warnings"]:
         lines += ["", "warnings:"] + [f"  - {warning}" for warning in report["warnings"]]
-    storages = pprint.pformat(report["django"]["STORAGES"], width=100, sort_dicts=True)
-    lines += ["", f"Django settings (django-storages; secrets shown as {MASK}):", f"STORAGES = {storages}"]
+    private = report.get("private")
+    if private is not None:
+        lines += ["", f"private DSN  {private['dsn']}"]
+        lines.append("signed URLs  " + ("yes" if private["signed_urls"] else "NO (see warnings)"))
+        if private["warnings"]:
+            lines += ["warnings:"] + [f"  - {warning}" for warning in private["warnings"]]
+    lines += ["", f"Django settings (django-storages, easy-thumbnails, django-filer; secrets shown as {MASK}):"]
+    for name, value in report["django"].items():
+        lines.append(f"{name} = {pprint.pformat(value, width=100, sort_dicts=True)}")
+    if private is None:
+        lines.append("# without --private-env, FILER_STORAGES has no private half (filer keeps private files locally)")
     return "\n".join(lines)

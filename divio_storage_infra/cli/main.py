@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("divio_storage_infra.cli.plan", "run a stack's program offline and print what it would declare"),
     "check": ("divio_storage_infra.cli.check", "probe a deployed store from its DSN"),
     "dsn": ("divio_storage_infra.cli.dsn", "explain a DSN and print the Django settings it yields"),
+    "bench": ("divio_storage_infra.cli.bench", "measure a deployed store against the local disk"),
 }
 
 

@@ -1,8 +1,16 @@
-"""Turn a storage DSN into Django ``STORAGES`` entries for django-storages. Pure: no Django import.
+"""Turn storage DSNs into Django settings: ``STORAGES`` entries for django-storages and the storage settings of
+Easy Thumbnails and django-filer. Pure: no Django import.
 
 The options mirror what django-storage-url passes to django-storages for the same DSN, so an app can switch
 between the two without behaving differently, except that this module also honours the ``endpoint_url``
 extension (local emulators).
+
+Setting names checked against easy-thumbnails 2.8.5, 2.9 and 2.10.1 and django-filer 3.6.0 (with Django 5.2):
+easy-thumbnails 2.9+ saves thumbnails to ``STORAGES[THUMBNAIL_DEFAULT_STORAGE_ALIAS]`` (alias ``easy_thumbnails``);
+2.9 falls back to ``THUMBNAIL_DEFAULT_STORAGE`` (a dotted class path, built without arguments, local disk by
+default) and 2.10 to the default storage; 2.8 reads only ``THUMBNAIL_DEFAULT_STORAGE``. django-filer reads
+``FILER_STORAGES`` (``public``/``private`` x ``main``/``thumbnails``, each ``ENGINE`` + ``OPTIONS``) once, when
+``filer.settings`` is imported.
 """
 
 from __future__ import annotations
@@ -19,6 +27,17 @@ AZURE_BACKEND = "storages.backends.azure_storage.AzureStorage"
 # django-storage-url strips it, and so does this subclass (built on first use, see __getattr__ below).
 SAS_AZURE_BACKEND = f"{__name__}.SasAzureStorage"
 _LAZY: dict[str, type] = {}
+
+THUMBNAIL_ALIAS = "easy_thumbnails"
+"""The ``STORAGES`` alias easy-thumbnails saves thumbnails to (its own default alias name)."""
+THUMBNAIL_STORAGE_PATH = f"{__name__}.ThumbnailStorage"
+"""What ``THUMBNAIL_DEFAULT_STORAGE`` names: a class whose instances are the ``easy_thumbnails`` alias' storage."""
+PRIVATE_URL_SECONDS = 3600
+"""Lifetime of a signed URL to a private file, in seconds (django-storages' S3 default, also used for Azure)."""
+FILER_PUBLIC_PREFIX = "filer_public"
+FILER_PUBLIC_THUMBNAILS = "filer_public_thumbnails"
+FILER_PRIVATE_PREFIX = "filer_private"
+FILER_PRIVATE_THUMBNAILS = "filer_private_thumbnails"
 
 
 def storages_entry(dsn: str) -> dict[str, Any]:
@@ -40,6 +59,63 @@ def storages_settings(default_dsn: str, private_dsn: str | None = None) -> dict[
     if private_dsn is not None:
         out["private"] = storages_entry(private_dsn)
     return out
+
+
+def private_entry_for(parsed: ParsedDsn) -> dict[str, Any]:
+    """The ``STORAGES`` entry of a private store: its files' URLs are signed.
+
+    S3 DSNs say so themselves (``qs_auth=true``); an Azure DSN cannot, so Azure entries with an account key get
+    ``expiration_secs`` (read-only blob SAS per URL). django-storages cannot sign with a SAS credential: a private
+    Azure store with ``credentials: sas`` keeps unsigned URLs, which the store refuses.
+    """
+    entry = entry_for(parsed)
+    if parsed.scheme == "az" and parsed.account_key is not None:
+        entry["OPTIONS"]["expiration_secs"] = PRIVATE_URL_SECONDS
+    return entry
+
+
+def app_settings(default_dsn: str, private_dsn: str | None = None) -> dict[str, Any]:
+    """Django settings (name -> value) for the app and the third-party apps that keep files, from the DSNs.
+
+    ``STORAGES`` (``default``, ``easy_thumbnails`` and, with a private DSN, ``private`` with signed URLs),
+    ``THUMBNAIL_DEFAULT_STORAGE_ALIAS``, ``THUMBNAIL_DEFAULT_STORAGE`` and ``FILER_STORAGES``. Without a private DSN
+    ``FILER_STORAGES`` has only its ``public`` half, and django-filer keeps private files on the local disk.
+    Raises DsnError when a DSN is malformed.
+    """
+    return settings_for(parse_dsn(default_dsn), parse_dsn(private_dsn) if private_dsn is not None else None)
+
+
+def settings_for(public: ParsedDsn, private: ParsedDsn | None = None) -> dict[str, Any]:
+    """:func:`app_settings` for already parsed DSNs; every value is a fresh object the caller may change."""
+    storages: dict[str, Any] = {"default": entry_for(public), THUMBNAIL_ALIAS: entry_for(public)}
+    filer: dict[str, Any] = {"public": _filer_half(public, entry_for, FILER_PUBLIC_PREFIX, FILER_PUBLIC_THUMBNAILS)}
+    if private is not None:
+        storages["private"] = private_entry_for(private)
+        filer["private"] = _filer_half(private, private_entry_for, FILER_PRIVATE_PREFIX, FILER_PRIVATE_THUMBNAILS)
+    return {
+        "STORAGES": storages,
+        "THUMBNAIL_DEFAULT_STORAGE_ALIAS": THUMBNAIL_ALIAS,
+        "THUMBNAIL_DEFAULT_STORAGE": THUMBNAIL_STORAGE_PATH,
+        "FILER_STORAGES": filer,
+    }
+
+
+def _filer_half(parsed: ParsedDsn, entry: Any, prefix: str, thumbnails_dir: str) -> dict[str, Any]:
+    """One half (public or private) of ``FILER_STORAGES``: files and thumbnails in the same store, apart by prefix."""
+    main, thumbs = entry(parsed), entry(parsed)
+    return {
+        "main": {
+            "ENGINE": main["BACKEND"],
+            "OPTIONS": main["OPTIONS"],
+            "UPLOAD_TO": "filer.utils.generate_filename.randomized",
+            "UPLOAD_TO_PREFIX": prefix,
+        },
+        "thumbnails": {
+            "ENGINE": thumbs["BACKEND"],
+            "OPTIONS": thumbs["OPTIONS"],
+            "THUMBNAIL_OPTIONS": {"base_dir": thumbnails_dir},
+        },
+    }
 
 
 def _s3_options(parsed: ParsedDsn) -> dict[str, Any]:
@@ -111,6 +187,15 @@ def _build_sas_azure_storage() -> type:
 
     # The module and name Django's deconstruct() records must import back to this class.
     return type("SasAzureStorage", (base,), {"url": url, "__module__": __name__, "__qualname__": "SasAzureStorage"})
+
+
+class ThumbnailStorage:
+    """``THUMBNAIL_DEFAULT_STORAGE`` for easy-thumbnails before 2.10, which builds that class without arguments:
+    building this one returns the ``easy_thumbnails`` alias' storage from ``STORAGES`` (Django 4.2+)."""
+
+    def __new__(cls) -> Any:
+        """The storage Django's storage handler keeps for the ``easy_thumbnails`` alias."""
+        return importlib.import_module("django.core.files.storage").storages[THUMBNAIL_ALIAS]
 
 
 def __getattr__(name: str) -> Any:

@@ -234,3 +234,84 @@ def test_short_secrets_are_masked_by_field_not_by_search(dsn: str, option: str) 
     report = explain.explain(parse_dsn(dsn))
     assert report["django"]["STORAGES"]["default"]["OPTIONS"][option] == "***"
     assert "***" in report["dsn"]
+
+
+# --- the third-party apps' settings and the private store ------------------------------------------------------
+
+PRIVATE_DSN = s3_dsn(
+    bucket="private",
+    endpoint_host="s3.eu-central-1.amazonaws.com",
+    access_key_id="AKIAEXAMPLE",
+    secret_access_key=SECRET,
+    signed_urls=True,
+)
+
+
+def test_settings_for_easy_thumbnails_and_filer_are_printed(run: Run) -> None:
+    code, out, err = run(
+        "--private-env", "PRIVATE_STORAGE_DSN", env={"DEFAULT_STORAGE_DSN": AWS_DSN, "PRIVATE_STORAGE_DSN": PRIVATE_DSN}
+    )
+    assert code == 0 and err == ""
+    assert_no_secret(out, err)
+    for needle in (
+        "THUMBNAIL_DEFAULT_STORAGE_ALIAS = 'easy_thumbnails'",
+        "THUMBNAIL_DEFAULT_STORAGE = 'divio_storage_infra.core.app_settings.ThumbnailStorage'",
+        "FILER_STORAGES = {",
+        "'UPLOAD_TO_PREFIX': 'filer_private'",
+        "private DSN  s3://AKIAEXAMPLE:***@private.s3.eu-central-1.amazonaws.com/",
+        "signed URLs  yes",
+    ):
+        assert needle in out
+
+
+def test_json_settings_with_a_private_dsn(run: Run) -> None:
+    code, out, err = run(
+        "--format",
+        "json",
+        "--private-env",
+        "PRIVATE_STORAGE_DSN",
+        env={
+            "DEFAULT_STORAGE_DSN": DSNS["azure-key"],
+            "PRIVATE_STORAGE_DSN": azure_dsn(account="acct", container="private-media", account_key=AZURE_KEY),
+        },
+    )
+    assert code == 0
+    assert_no_secret(out, err)
+    report = json.loads(out)
+    django = report["django"]
+    assert set(django) == {"STORAGES", "THUMBNAIL_DEFAULT_STORAGE_ALIAS", "THUMBNAIL_DEFAULT_STORAGE", "FILER_STORAGES"}
+    assert set(django["STORAGES"]) == {"default", "easy_thumbnails", "private"}
+    assert django["STORAGES"]["private"]["OPTIONS"]["expiration_secs"] == 3600
+    assert django["FILER_STORAGES"]["private"]["main"]["OPTIONS"]["account_key"] == "***"
+    assert report["private"] == {
+        "dsn": "az://acct:***@blob.core.windows.net/private-media",
+        "cloud": "azure",
+        "signed_urls": True,
+        "warnings": [],
+    }
+
+
+def test_without_a_private_dsn_the_report_says_so(run: Run) -> None:
+    code, out, _ = run("--format", "json", env={"DEFAULT_STORAGE_DSN": AWS_DSN})
+    report = json.loads(out)
+    assert code == 0 and report["private"] is None
+    assert set(report["django"]["FILER_STORAGES"]) == {"public"}
+    _, text, _ = run(env={"DEFAULT_STORAGE_DSN": AWS_DSN})
+    assert "FILER_STORAGES has no private half" in text
+
+
+def test_a_private_dsn_without_signed_urls_is_warned_about(run: Run) -> None:
+    code, out, err = run("--private-dsn", AWS_DSN, env={"DEFAULT_STORAGE_DSN": AWS_DSN})
+    assert code == 0
+    assert "secret on the command line" in err
+    assert "signed URLs  NO" in out and "no qs_auth=true" in out
+    assert_no_secret(out, err)
+
+
+def test_bad_private_dsn_exits_2_naming_it(run: Run) -> None:
+    code, _, err = run(
+        "--private-env", "PRIVATE_STORAGE_DSN", env={"DEFAULT_STORAGE_DSN": AWS_DSN, "PRIVATE_STORAGE_DSN": "ftp://x"}
+    )
+    assert code == 2 and "private store's DSN" in err
+    code, _, err = run("--private-env", "UNSET_VARIABLE_FOR_TEST", env={"DEFAULT_STORAGE_DSN": AWS_DSN})
+    assert code == 2 and "UNSET_VARIABLE_FOR_TEST" in err

@@ -11,8 +11,11 @@ import pytest
 
 from divio_storage_infra.core.app_settings import (
     AZURE_BACKEND,
+    PRIVATE_URL_SECONDS,
     S3_BACKEND,
     SAS_AZURE_BACKEND,
+    THUMBNAIL_ALIAS,
+    app_settings,
     storages_entry,
     storages_settings,
 )
@@ -230,3 +233,88 @@ def test_module_is_pure_until_django_asks_for_the_backend() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- app_settings: the third-party apps ------------------------------------------------------------------------
+
+
+def test_app_settings_names_every_setting_the_apps_read() -> None:
+    public = s3_dsn(bucket="media", endpoint_host=AWS, access_key_id="AKIA1", secret_access_key=SECRET)
+    private = s3_dsn(
+        bucket="private", endpoint_host=AWS, access_key_id="AKIA1", secret_access_key=SECRET, signed_urls=True
+    )
+    settings = app_settings(public, private)
+    assert set(settings) == {
+        "STORAGES",
+        "THUMBNAIL_DEFAULT_STORAGE_ALIAS",
+        "THUMBNAIL_DEFAULT_STORAGE",
+        "FILER_STORAGES",
+    }
+    # The existing STORAGES entries are unchanged; easy-thumbnails' alias is the public store.
+    assert settings["STORAGES"]["default"] == storages_settings(public)["default"]
+    assert settings["STORAGES"]["private"] == storages_settings(public, private)["private"]
+    assert settings["STORAGES"][THUMBNAIL_ALIAS] == storages_entry(public)
+    assert settings["THUMBNAIL_DEFAULT_STORAGE_ALIAS"] == THUMBNAIL_ALIAS == "easy_thumbnails"
+    assert settings["THUMBNAIL_DEFAULT_STORAGE"] == "divio_storage_infra.core.app_settings.ThumbnailStorage"
+    filer = settings["FILER_STORAGES"]
+    assert filer["public"]["main"] == {
+        "ENGINE": S3_BACKEND,
+        "OPTIONS": storages_entry(public)["OPTIONS"],
+        "UPLOAD_TO": "filer.utils.generate_filename.randomized",
+        "UPLOAD_TO_PREFIX": "filer_public",
+    }
+    assert filer["public"]["thumbnails"]["THUMBNAIL_OPTIONS"] == {"base_dir": "filer_public_thumbnails"}
+    assert filer["private"]["main"]["OPTIONS"]["bucket_name"] == "private"
+    assert filer["private"]["main"]["OPTIONS"]["querystring_auth"] is True
+    assert filer["private"]["main"]["UPLOAD_TO_PREFIX"] == "filer_private"
+    assert filer["private"]["thumbnails"]["OPTIONS"]["querystring_auth"] is True
+    assert filer["private"]["thumbnails"]["THUMBNAIL_OPTIONS"] == {"base_dir": "filer_private_thumbnails"}
+    assert filer["public"]["main"]["OPTIONS"]["querystring_auth"] is False
+
+
+def test_app_settings_values_are_independent_copies() -> None:
+    settings = app_settings(s3_dsn(bucket="media", endpoint_host=AWS))
+    settings["STORAGES"]["default"]["OPTIONS"]["bucket_name"] = "changed"
+    settings["FILER_STORAGES"]["public"]["main"]["OPTIONS"]["object_parameters"]["ACL"] = "changed"
+    assert settings["STORAGES"][THUMBNAIL_ALIAS]["OPTIONS"]["bucket_name"] == "media"
+    assert settings["FILER_STORAGES"]["public"]["thumbnails"]["OPTIONS"]["object_parameters"]["ACL"] != "changed"
+
+
+def test_without_a_private_dsn_filer_gets_only_its_public_half() -> None:
+    settings = app_settings(s3_dsn(bucket="media", endpoint_host=AWS))
+    assert set(settings["STORAGES"]) == {"default", THUMBNAIL_ALIAS}
+    assert set(settings["FILER_STORAGES"]) == {"public"}
+
+
+def test_private_azure_store_signs_urls_with_the_account_key_only() -> None:
+    public = azure_dsn(account="acct", container="public-media", account_key=AZURE_KEY)
+    keyed = azure_dsn(account="acct", container="private-media", account_key=AZURE_KEY)
+    sas = azure_dsn(account="acct", container="private-media", sas_token=SAS)
+    with_key = app_settings(public, keyed)
+    assert with_key["STORAGES"]["private"]["OPTIONS"]["expiration_secs"] == PRIVATE_URL_SECONDS
+    assert with_key["FILER_STORAGES"]["private"]["main"]["OPTIONS"]["expiration_secs"] == PRIVATE_URL_SECONDS
+    assert "expiration_secs" not in with_key["STORAGES"]["default"]["OPTIONS"]
+    # django-storages cannot sign with a SAS: asking it to would make every URL fail.
+    assert "expiration_secs" not in app_settings(public, sas)["STORAGES"]["private"]["OPTIONS"]
+    # storages_settings keeps its shape and values.
+    assert "expiration_secs" not in storages_settings(public, keyed)["private"]["OPTIONS"]
+
+
+def test_every_filer_and_thumbnail_storage_is_accepted_by_django_storages() -> None:
+    settings = app_settings(
+        azure_dsn(account="acct", container="public-media", account_key=AZURE_KEY),
+        azure_dsn(account="acct", container="private-media", account_key=AZURE_KEY),
+    )
+    for half in settings["FILER_STORAGES"].values():
+        for part in half.values():
+            storage = backend({"BACKEND": part["ENGINE"], "OPTIONS": part["OPTIONS"]})
+            assert storage.account_name == "acct"
+    for entry in settings["STORAGES"].values():
+        backend(entry)
+
+
+def test_app_settings_is_exported_from_the_package_root() -> None:
+    import divio_storage_infra
+
+    assert divio_storage_infra.app_settings is app_settings
+    assert "app_settings" in divio_storage_infra.__all__
