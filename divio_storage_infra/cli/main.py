@@ -1,4 +1,4 @@
-"""``divio-storage``: offline ``plan``, ``check`` of a deployed store, and ``dsn`` explanations.
+"""``divio-storage``: offline ``plan``, ``check`` of a deployed store, ``dsn`` explanations, ``diff`` and ``affected``.
 
 Each sub-command lives in its own module with ``configure(parser)`` and ``run(args) -> int``; those modules
 import Pulumi or cloud SDKs only inside ``run``, so ``divio-storage dsn`` stays light.
@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("divio_storage_infra.cli.plan", "run a stack's program offline and print what it would declare"),
     "check": ("divio_storage_infra.cli.check", "probe a deployed store from its DSN"),
     "dsn": ("divio_storage_infra.cli.dsn", "explain a DSN and print the Django settings it yields"),
+    "diff": ("divio_storage_infra.cli.diff", "review what changes between two plans (dangerous changes first)"),
+    "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
 }
 
 
