@@ -145,7 +145,6 @@ def _plan_at(top: Path, commit: str, rev: str, relative: Path, stack: str) -> Pl
     finally:
         _git(top, "worktree", "remove", "--force", str(checkout))
         shutil.rmtree(scratch, ignore_errors=True)
-        _git(top, "worktree", "prune")
 
 
 def _missing_stack(project: Path, stack: str) -> tuple[str, str] | None:
