@@ -144,7 +144,8 @@ def _alias_candidates(resource: Resource, head: Plan, matched: dict[str, str]) -
 def match(base: Plan, head: Plan) -> dict[str, str]:
     """HEAD URN -> BASE URN for every resource present in both (same URN, or an alias naming a BASE resource)."""
     matched = {urn: urn for urn in head.resources if urn in base.resources}
-    unmatched_base = {urn for urn in base.resources if urn not in set(matched.values())}
+    matched_base = set(matched.values())
+    unmatched_base = {urn for urn in base.resources if urn not in matched_base}
     if not unmatched_base:
         return matched
     by_tuple = {(r.type, r.name, r.parent): r.urn for u, r in base.resources.items() if u in unmatched_base}
@@ -174,6 +175,8 @@ def _depth(plan: Plan, urn: str) -> int:
 
 def value_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[Change]:
     """Changed leaves between two value maps, in path order."""
+    if old == new:
+        return []
     flat_old = flatten(old, prefix)
     flat_new = flatten(new, prefix)
     changes = []

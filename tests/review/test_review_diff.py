@@ -437,7 +437,7 @@ def test_secrets_never_appear_in_any_output() -> None:
         lambda r: r["inputs"].update(secretKey="[secret]x"),
     )
     head["outputs"]["storage_dsn"] = f"s3://{PLAIN}:[secret]@bucket/"
-    diff, findings, markdown, as_json = review(base, head)
+    _, findings, markdown, as_json = review(base, head)
     for text in (markdown, as_json, "\n".join(f.message for f in findings)):
         assert PLAIN not in text
     assert "`accessKey`: `changed (secret)`" in markdown
