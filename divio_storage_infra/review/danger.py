@@ -295,12 +295,16 @@ def _credentials(item: ResourceDiff, context: _Context) -> Iterator[Finding]:
 
 
 def _sas_findings(diff: PlanDiff) -> Iterator[Finding]:
+    components_report = False
     for item in diff.resource_diffs():
         if item.base is None or item.head is None or item.head.custom:
             continue
         before, after = item.base.outputs.get("sas_terms"), item.head.outputs.get("sas_terms")
+        components_report = components_report or isinstance(after, dict)
         for message in _sas_widening(before, after):
             yield _finding(item, CREDENTIALS_WIDENED, message)
+    if components_report:
+        return  # the stack output repeats a component's terms; its findings name the website already
     before_terms, after_terms = diff.base.outputs.get("sas_terms"), diff.head.outputs.get("sas_terms")
     messages = list(_sas_widening(before_terms, after_terms)) if isinstance(before_terms, dict) else []
     for message in messages:

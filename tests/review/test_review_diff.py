@@ -240,10 +240,16 @@ def test_sas_more_permissions_and_longer_lifetime() -> None:
     head["outputs"]["sas_terms"]["expiry"] = "2027-11-01T00:00:00Z"
     component = resource(head, "example-live", ":AzureMediaStorage")
     component["outputs"]["sas_terms"]["permissions"] = "racwdlxy"
+    base = copy.deepcopy(base)
     _, findings, _, _ = review(base, head)
-    messages = [f.message for f in findings if f.danger == CREDENTIALS_WIDENED]
-    assert any("SAS permissions widened: racwdl -> racwdlxy" in m for m in messages)
-    assert any("SAS lifetime longer: 90 -> 365 days" in m for m in messages)
+    assert [(f.danger, f.website, f.message) for f in findings] == [
+        (CREDENTIALS_WIDENED, "example-live", "SAS permissions widened: racwdl -> racwdlxy"),
+    ]
+    # Terms published only as a stack output (a program without the component's outputs) are checked too.
+    for component in (resource(base, "example-live", ":AzureMediaStorage"), component):
+        del component["outputs"]["sas_terms"]
+    _, findings, _, _ = review(base, head)
+    assert [(f.website, f.message) for f in findings] == [("(stack outputs)", "SAS lifetime longer: 90 -> 365 days")]
 
 
 def test_shared_key_access_turned_on() -> None:
