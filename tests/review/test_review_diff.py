@@ -246,8 +246,8 @@ def test_sas_more_permissions_and_longer_lifetime() -> None:
         (CREDENTIALS_WIDENED, "example-live", "SAS permissions widened: racwdl -> racwdlxy"),
     ]
     # Terms published only as a stack output (a program without the component's outputs) are checked too.
-    for component in (resource(base, "example-live", ":AzureMediaStorage"), component):
-        del component["outputs"]["sas_terms"]
+    for with_terms in (resource(base, "example-live", ":AzureMediaStorage"), component):
+        del with_terms["outputs"]["sas_terms"]
     _, findings, _, _ = review(base, head)
     assert [(f.website, f.message) for f in findings] == [("(stack outputs)", "SAS lifetime longer: 90 -> 365 days")]
 
