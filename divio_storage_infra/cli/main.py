@@ -1,4 +1,4 @@
-"""``divio-storage``: offline ``plan``, ``check`` of a deployed store, and ``dsn`` explanations.
+"""``divio-storage``: offline ``plan``, ``check`` of a deployed store, ``dsn`` explanations, ``diff`` and ``affected``.
 
 Each sub-command lives in its own module with ``configure(parser)`` and ``run(args) -> int``; those modules
 import Pulumi or cloud SDKs only inside ``run``, so ``divio-storage dsn`` stays light.
@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("divio_storage_infra.cli.check", "probe a deployed store from its DSN"),
     "dsn": ("divio_storage_infra.cli.dsn", "explain a DSN and print the Django settings it yields"),
     "bench": ("divio_storage_infra.cli.bench", "measure a deployed store against the local disk"),
+    "diff": ("divio_storage_infra.cli.diff", "review what changes between two plans (dangerous changes first)"),
+    "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
 }
 
 

@@ -1,0 +1,36 @@
+"""``divio-storage diff``: what changes between two plans, dangerous changes first (Markdown or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from divio_storage_infra.cli.review_input import ReviewInputError, configure_inputs, load_inputs
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``diff``'s options to its sub-command parser."""
+    configure_inputs(parser)
+    parser.add_argument(
+        "--format", choices=("markdown", "json"), default="markdown", help="markdown for a PR comment (default), json"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the diff; 0 without danger, 1 with danger, 2 for bad input (one line on stderr)."""
+    from divio_storage_infra.review.danger import find_dangers
+    from divio_storage_infra.review.model import diff_plans
+    from divio_storage_infra.review.render import render_json, render_markdown
+
+    try:
+        base, head = load_inputs(args)
+    except ReviewInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    diff = diff_plans(base, head)
+    findings = find_dangers(diff)
+    text = render_json(diff, findings) if args.format == "json" else render_markdown(diff, findings)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return 1 if findings else 0
