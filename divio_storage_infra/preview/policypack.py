@@ -151,33 +151,41 @@ def run_pack(
                 }
             )
 
-        try:
-            if isinstance(policy, ResourceValidationPolicy):
-                for record in records:
-                    args = ResourceValidationArgs(
-                        record["type"],
-                        _props(record["inputs"]),
-                        record["urn"],
-                        record["name"],
-                        _options(record),
-                        _provider(record, records),
-                        properties,
-                    )
-                    _settle(policy.validate(args, lambda m, u=None, r=record: report(m, r["urn"])))
-            elif isinstance(policy, StackValidationPolicy):
-                resources = _stack_resources(records, PolicyResource)
-                _settle(policy.validate(StackValidationArgs(resources, properties), report))
-        except UnknownValueError as error:
+        def unknown(error: Any, *, _policy: Any = policy) -> None:
             # The engine reports a policy that reads an unknown value as an advisory note, not a violation.
             found.append(
                 {
-                    "policy": policy.name,
-                    "description": policy.description,
+                    "policy": _policy.name,
+                    "description": _policy.description,
                     "enforcement": "advisory",
                     "urn": None,
-                    "message": f"can't run policy '{policy.name}' during preview: {error.message}",
+                    "message": f"can't run policy '{_policy.name}' during preview: {error.message}",
                 }
             )
+
+        if isinstance(policy, ResourceValidationPolicy):
+            # One call per resource, as the engine makes: an unknown read skips only that resource.
+            for record in records:
+                args = ResourceValidationArgs(
+                    record["type"],
+                    _props(record["inputs"]),
+                    record["urn"],
+                    record["name"],
+                    _options(record),
+                    _provider(record, records),
+                    properties,
+                )
+                try:
+                    _settle(policy.validate(args, lambda m, u=None, r=record: report(m, r["urn"])))
+                except UnknownValueError as error:
+                    unknown(error)
+        elif isinstance(policy, StackValidationPolicy):
+            try:
+                _settle(
+                    policy.validate(StackValidationArgs(_stack_resources(records, PolicyResource), properties), report)
+                )
+            except UnknownValueError as error:
+                unknown(error)
     return sorted(found, key=lambda v: (v["urn"] or "", v["policy"], v["message"]))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ from divio_storage_policy.model import (
     linked,
     matches_any,
     of_types,
+    shown,
     violation,
 )
 
@@ -55,7 +55,7 @@ def minimum_tls(resource: Resource, config: Mapping[str, Any]) -> Iterator[Viola
         yield violation(
             resource,
             "minimumTlsVersion",
-            "is not set (older API versions default to TLS1_0)" if value is None else f"is {json.dumps(value)}",
+            "is not set (older API versions default to TLS1_0)" if value is None else f"is {shown(value)}",
             'set it to "TLS1_2"',
         )
 
@@ -88,10 +88,10 @@ def public_blob_scope(resources: Sequence[Resource], config: Mapping[str, Any]) 
         problems = []
         name = container.props.get("containerName")
         if name is not UNKNOWN and not matches_any(name, allowed):
-            problems.append(f"the container {json.dumps(name)} is not the public media container ({', '.join(allowed)})")
+            problems.append(f"the container {shown(name)} is not the public media container ({', '.join(allowed)})")
         account = account_of(resources, container)
         if account is not None and not is_public_account(account, config):
-            problems.append(f"its account {json.dumps(account.props.get('accountName'))} is not marked public")
+            problems.append(f"its account {shown(account.props.get('accountName'))} is not marked public")
         if problems:
             yield violation(
                 container,

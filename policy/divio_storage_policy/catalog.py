@@ -6,7 +6,6 @@ Resource rules see one resource (``check(resource, config)``); stack rules see e
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from divio_storage_policy.model import (
     Resource,
     Violation,
     as_list,
+    shown,
     violation,
 )
 
@@ -74,7 +74,7 @@ def cors_no_wildcard_origin(resources: Sequence[Resource], config: Mapping[str, 
             yield violation(
                 resource,
                 f"{prop}.allowedOrigins",
-                f"contains {', '.join(json.dumps(o) for o in origins)}, so every site's scripts can read the media",
+                f"contains {', '.join(shown(o) for o in origins)}, so every site's scripts can read the media",
                 "list the website's origins; or, to mean it, tag the bucket/account cors-any-origin=allowed",
             )
 

@@ -94,6 +94,11 @@ class Violation:
     urn: str | None = None
 
 
+def shown(value: Any) -> str:
+    """A value as messages quote it: JSON, or ``(known after apply)`` for an unknown one."""
+    return "(known after apply)" if value is UNKNOWN else json.dumps(value, default=str)
+
+
 def violation(resource: Resource, prop: str, problem: str, fix: str) -> Violation:
     """The standard message: ``<type> "<name>": <property> <problem>; fix: <fix>``."""
     return Violation(f"{resource.label()}: {prop} {problem}; fix: {fix}", resource.urn)

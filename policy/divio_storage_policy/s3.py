@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from divio_storage_policy.model import (
     matches_any,
     of_types,
     parse_document,
+    shown,
     violation,
 )
 
@@ -107,7 +107,7 @@ def no_public_acls(resource: Resource, config: Mapping[str, Any]) -> Iterator[Vi
     if resource.type in (*BUCKETS, *ACLS, *OBJECTS):
         acl = resource.props.get("acl")
         if isinstance(acl, str) and acl in PUBLIC_CANNED_ACLS:
-            yield violation(resource, "acl", f"is the public canned ACL {json.dumps(acl)}", fix)
+            yield violation(resource, "acl", f"is the public canned ACL {shown(acl)}", fix)
     grants: list[Any] = []
     if resource.type in BUCKETS:
         grants = as_list(resource.props.get("grants"))
@@ -141,7 +141,7 @@ def acls_disabled(resources: Sequence[Resource], config: Mapping[str, Any]) -> I
             yield violation(
                 control,
                 "rule.objectOwnership",
-                f"is {json.dumps(value)}, which keeps ACLs enabled",
+                f"is {shown(value)}, which keeps ACLs enabled",
                 'set it to "BucketOwnerEnforced"',
             )
 
@@ -171,7 +171,7 @@ def block_public_access(resources: Sequence[Resource], config: Mapping[str, Any]
                 yield violation(
                     block,
                     ", ".join(off),
-                    f"{'is' if len(off) == 1 else 'are'} not true on the {kind} {json.dumps(bucket.props.get('bucket'))}",
+                    f"{'is' if len(off) == 1 else 'are'} not true on the {kind} {shown(bucket.props.get('bucket'))}",
                     f"set {', '.join(f'{f}=true' for f in off)}"
                     + ("" if public else " (or tag the bucket media-store=public if it is the public media store)"),
                 )
