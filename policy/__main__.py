@@ -12,9 +12,8 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
-
 from divio_storage_policy.crossguard import PACK_NAME, policies  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
 
 PolicyPack(
     name=PACK_NAME,

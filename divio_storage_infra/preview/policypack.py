@@ -175,8 +175,13 @@ def run_pack(
                     _provider(record, records),
                     properties,
                 )
+
+                # A resource validation's violations are about its resource, whatever URN it passes.
+                def about(message: str, _urn: str | None = None, *, _record: Mapping[str, Any] = record) -> None:
+                    report(message, _record["urn"])
+
                 try:
-                    _settle(policy.validate(args, lambda m, u=None, r=record: report(m, r["urn"])))
+                    _settle(policy.validate(args, about))
                 except UnknownValueError as error:
                     unknown(error)
         elif isinstance(policy, StackValidationPolicy):

@@ -89,9 +89,9 @@ def public_blob_scope(resources: Sequence[Resource], config: Mapping[str, Any]) 
         name = container.props.get("containerName")
         if name is not UNKNOWN and not matches_any(name, allowed):
             problems.append(f"the container {shown(name)} is not the public media container ({', '.join(allowed)})")
-        account = account_of(resources, container)
-        if account is not None and not is_public_account(account, config):
-            problems.append(f"its account {shown(account.props.get('accountName'))} is not marked public")
+        owner = account_of(resources, container)
+        if owner is not None and not is_public_account(owner, config):
+            problems.append(f"its account {shown(owner.props.get('accountName'))} is not marked public")
         if problems:
             yield violation(
                 container,

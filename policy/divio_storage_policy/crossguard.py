@@ -116,7 +116,7 @@ def _resource_policy(rule: PolicyRule) -> ResourceValidationPolicy:
         description=rule.description,
         validate=validate,
         enforcement_level=EnforcementLevel(rule.enforcement),
-        config_schema=PolicyConfigSchema(dict(rule.config)) if rule.config else None,
+        config_schema=PolicyConfigSchema({k: dict(v) for k, v in rule.config.items()}) if rule.config else None,
     )
 
 
@@ -131,7 +131,7 @@ def _stack_policy(rule: PolicyRule) -> StackValidationPolicy:
         description=rule.description,
         validate=validate,
         enforcement_level=EnforcementLevel(rule.enforcement),
-        config_schema=PolicyConfigSchema(dict(rule.config)) if rule.config else None,
+        config_schema=PolicyConfigSchema({k: dict(v) for k, v in rule.config.items()}) if rule.config else None,
     )
 
 

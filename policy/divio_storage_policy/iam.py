@@ -136,7 +136,7 @@ def no_s3_wildcard(resources: Sequence[Resource], config: Mapping[str, Any]) -> 
                 document.resource,
                 _label(index, statement),
                 f"allows {', '.join(wild) or 'everything but NotAction'} to the storage user {document.user}",
-                "list the object and bucket actions the app needs (GetObject, PutObject, DeleteObject, ListBucket, ...)",
+                "list the actions the app needs (GetObject, PutObject, DeleteObject, ListBucket, ...)",
             )
 
 

@@ -33,7 +33,10 @@ ENCRYPTION = (
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
-CORS = ("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2")
+CORS = (
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+    "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2",
+)
 ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 OBJECTS = ("aws:s3/bucketObject:BucketObject", "aws:s3/bucketObjectv2:BucketObjectv2")
 
@@ -87,7 +90,9 @@ def _s3_endpoint_host(props: Mapping[str, Any]) -> str | None:
 
 def is_public_bucket(bucket: Resource, config: Mapping[str, Any]) -> bool:
     """Whether the stack marks ``bucket`` as a public media store (tag, or its name in ``publicBuckets``)."""
-    return bucket.tag(STORE_TAG) == PUBLIC or matches_any(bucket.props.get("bucket"), config_list(config, "publicBuckets"))
+    return bucket.tag(STORE_TAG) == PUBLIC or matches_any(
+        bucket.props.get("bucket"), config_list(config, "publicBuckets")
+    )
 
 
 def _parts(resources: Sequence[Resource], bucket: Resource, types: Sequence[str]) -> list[Resource]:
@@ -166,7 +171,9 @@ def block_public_access(resources: Sequence[Resource], config: Mapping[str, Any]
                 f"declare aws.s3.BucketPublicAccessBlock for it with {', '.join(f'{f}=true' for f in required)}",
             )
         for block in blocks:
-            off = [flag for flag in required if block.props.get(flag) is not UNKNOWN and block.props.get(flag) is not True]
+            off = [
+                flag for flag in required if block.props.get(flag) is not UNKNOWN and block.props.get(flag) is not True
+            ]
             if off:
                 yield violation(
                     block,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pulumi_policy
 import pytest
+from divio_storage_policy import POLICIES
 from support.policy_pack import MUTATIONS, PACK_DIR, STACKS, Mutation, example
 
 from divio_storage_infra.preview import policypack
-from divio_storage_policy import POLICIES
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_main_builds_the_pack_with_every_policy_and_its_level(pack: policypack.L
             p.name,
             p.enforcement_level.value,
             type(p).__name__,
-            sorted((p.config_schema.properties if p.config_schema else {})),
+            sorted(p.config_schema.properties if p.config_schema else {}),
         )
         for p in pack.policies
     ]
@@ -111,7 +111,7 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, content: str, message: st
 
 
 def test_a_pack_that_is_not_one_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(policypack.PolicyPackError, match="no __main__.py"):
+    with pytest.raises(policypack.PolicyPackError, match=r"no __main__\.py"):
         policypack.load_pack(tmp_path)
     (tmp_path / "__main__.py").write_text("raise RuntimeError('boom')\n")
     with pytest.raises(policypack.PolicyPackError, match="failed to load: RuntimeError: boom"):

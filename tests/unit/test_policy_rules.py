@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from divio_storage_policy import POLICIES, UNKNOWN, model, s3
 from support.policy_pack import (
     MEDIA,
     MUTATIONS,
@@ -22,7 +23,6 @@ from support.policy_pack import (
 
 from divio_storage_infra.core import markers
 from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS
-from divio_storage_policy import POLICIES, UNKNOWN, model, s3
 
 
 @pytest.mark.parametrize("stack", STACKS)
