@@ -17,7 +17,8 @@ LEGACY_PROGRAM = textwrap.dedent(
     import pulumi
     import pulumi_aws as aws
 
-    bucket = aws.s3.Bucket("legacy", bucket="legacy-uploads", acl="public-read", opts=pulumi.ResourceOptions(protect=True))
+    protected = pulumi.ResourceOptions(protect=True)
+    bucket = aws.s3.Bucket("legacy", bucket="legacy-uploads", acl="public-read", opts=protected)
     aws.s3.BucketPolicy(
         "legacy-policy",
         bucket=bucket.bucket,

@@ -9,22 +9,19 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from divio_storage_policy import POLICIES, UNKNOWN, Resource, run_resource_rule, run_stack_rule
+from divio_storage_policy.model import Provider
 
 from divio_storage_infra.preview.plan import UNKNOWN_TEXT, build_plan
 from divio_storage_infra.preview.stackconfig import load_project, load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_DIR = ROOT / "policy"
-if str(PACK_DIR) not in sys.path:
-    sys.path.insert(0, str(PACK_DIR))
-
-from divio_storage_policy import POLICIES, UNKNOWN, Resource, run_resource_rule, run_stack_rule  # noqa: E402
-from divio_storage_policy.model import Provider  # noqa: E402
 
 STACKS = ("example-live", "example-exoscale-live", "example-azure-live")
 SAS_POLICY = {"sasExpirationPeriod": "90.00:00:00", "expirationAction": "Log"}
