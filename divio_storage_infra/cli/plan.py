@@ -39,10 +39,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="text for people (default), json for tools"
     )
+    parser.add_argument(
+        "--policy-pack",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also run this Python CrossGuard pack (e.g. policy/) over the plan; exit 1 on a mandatory violation",
+    )
+    parser.add_argument(
+        "--policy-pack-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="JSON of enforcement levels and settings per policy, as for pulumi --policy-pack-config",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise."""
+    """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise
+    (a failing program, or a mandatory policy violation with ``--policy-pack``)."""
     try:
         stack_config = resolve_stack(args.stack, args.project_dir)
         document = build_plan(stack_config)
@@ -52,12 +67,23 @@ def run(args: argparse.Namespace) -> int:
     except ProgramFailed as failure:
         sys.stderr.write(failure.report)
         return 1
+    if args.policy_pack is not None:
+        from divio_storage_infra.preview import policypack
+
+        try:
+            pack = policypack.load_pack(args.policy_pack)
+            config = policypack.read_config(args.policy_pack_config) if args.policy_pack_config else None
+        except policypack.PolicyPackError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        # Only with the option: the default document (and its JSON bytes) stays exactly as before.
+        document["violations"] = policypack.run_pack(document, pack, config)
     rendered = render_json(document) if args.format == "json" else render_text(document)
     # Bytes, not text: the contract is UTF-8 whatever the locale's encoding.
     sys.stdout.flush()
     sys.stdout.buffer.write(rendered.encode("utf-8"))
     sys.stdout.buffer.flush()
-    return 0
+    return 1 if any(v["enforcement"] == "mandatory" for v in document.get("violations", ())) else 0
 
 
 def resolve_stack(stack: str, project_dir: Path | None = None, *, cwd: Path | None = None) -> StackConfig:

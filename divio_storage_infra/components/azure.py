@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from divio_storage_infra.core import naming
+from divio_storage_infra.core import markers, naming
 from divio_storage_infra.core.dsn import azure_dsn, azure_media_url
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec
@@ -173,7 +173,8 @@ class AzureMediaStorage(pulumi.ComponentResource):
             # Without shared keys, the portal and tools should use Entra ID instead of trying keys first.
             default_to_o_auth_authentication=not shared_key,
             allow_cross_tenant_replication=False,
-            tags=tags,
+            # The role and opt-in tags are what the CrossGuard pack reads to allow the public container.
+            tags=markers.store_tags(spec, public=spec.public_storage),
             opts=child(protect=spec.protect, depends_on=[group] if group is not None else None),
         )
 

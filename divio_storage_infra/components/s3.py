@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from divio_storage_infra.core import naming, policies
+from divio_storage_infra.core import markers, naming, policies
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
 from divio_storage_infra.core.spec import StorageSpec
@@ -191,7 +191,8 @@ class S3MediaStorage(pulumi.ComponentResource):
             bucket=bucket_name,
             force_destroy=False,
             region=self._resource_region,
-            tags=spec.tag_map,
+            # The role and opt-in tags are what the CrossGuard pack reads to tell a public store from a private one.
+            tags=markers.store_tags(spec, public=public),
             # Buckets hold user data: deleting one must be an explicit choice (protect: false in the spec).
             opts=self._opts(protect=spec.protect),
         )

@@ -28,12 +28,24 @@ def render_text(document: Mapping[str, Any]) -> str:
     lines = [
         f"Plan of stack {document['stack']} (project {document['project']}), {document['format']}",
         f"{len(resources)} resource{'' if len(resources) == 1 else 's'}",
-        "",
     ]
+    # Present only when a policy pack ran (plan --policy-pack): each violation is printed under its resource.
+    violations: list[dict[str, Any]] | None = document.get("violations")
+    by_resource: dict[str | None, list[dict[str, Any]]] = {}
+    if violations is not None:
+        mandatory = sum(1 for v in violations if v["enforcement"] == "mandatory")
+        lines.append(
+            f"Policy violations: {len(violations)} ({mandatory} mandatory)" if violations else "Policy violations: none"
+        )
+        for found in violations:
+            by_resource.setdefault(found["urn"] if found["urn"] in by_urn else None, []).append(found)
+    lines.append("")
 
     def walk(parent: str | None, depth: int) -> None:
         for resource in sorted(children.get(parent, []), key=lambda r: str(r["urn"])):
-            lines.extend(_resource_lines(resource, by_urn, depth))
+            resource_lines = _resource_lines(resource, by_urn, depth)
+            marks = [_violation_line(v, depth + 1) for v in by_resource.get(resource["urn"], [])]
+            lines.extend([resource_lines[0], *marks, *resource_lines[1:]])
             walk(resource["urn"], depth + 1)
 
     walk(None, 0)
@@ -51,7 +63,17 @@ def render_text(document: Mapping[str, Any]) -> str:
         lines.append("Notes:")
         for note in notes:
             lines.append(f"{_INDENT}- {note}")
+    if by_resource.get(None):
+        lines.append("")
+        lines.append("Policy violations of the stack:")
+        lines.extend(_violation_line(v, 1) for v in by_resource[None])
     return "\n".join(lines) + "\n"
+
+
+def _violation_line(found: Mapping[str, Any], depth: int) -> str:
+    """``! <level> <policy>: <message>``, continuation lines indented under it."""
+    message = str(found["message"]).replace("\n", "\n" + _INDENT * (depth + 1))
+    return f"{_INDENT * depth}! {found['enforcement']} {found['policy']}: {message}"
 
 
 def _label(urn: str, by_urn: Mapping[str, Mapping[str, Any]]) -> str:

@@ -192,7 +192,8 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
         "allowSharedKeyAccess": credentials != "none",
         "defaultToOAuthAuthentication": credentials == "none",
         "allowCrossTenantReplication": False,
-        "tags": tags,
+        # The account holds the public container: the role marker (and upload opt-in) the CrossGuard pack reads.
+        "tags": {**tags, "media-store": "public", **({"cors-uploads": "allowed"} if cors == "uploads" else {})},
     }
     assert account.dependencies == [group.urn]
 

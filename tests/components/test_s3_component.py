@@ -102,7 +102,11 @@ def test_declared_graph(private: bool, credentials: str, cors: str, versioning: 
         assert bucket.inputs["bucket"] == bucket_name
         assert bucket.inputs["forceDestroy"] is False
         assert bucket.inputs["region"] == "eu-central-1"
-        assert bucket.inputs["tags"] == spec.tag_map
+        # The role and opt-in markers the CrossGuard pack reads, on top of the spec's tags.
+        markers = {"media-store": "public" if public else "private"}
+        if spec.allow_uploads:
+            markers["cors-uploads"] = "allowed"
+        assert bucket.inputs["tags"] == {**spec.tag_map, **markers}
 
         ownership = declared.one(
             "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"example-live-{role}-ownership"
