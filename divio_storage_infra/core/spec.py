@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from divio_storage_infra.core.clouds.s3 import S3_PROVIDERS, S3Provider
 from divio_storage_infra.core.dsn import DsnError, s3_dsn
+from divio_storage_infra.core.durability import read_durability
 from divio_storage_infra.core.errors import Problem, SpecError
 from divio_storage_infra.core.regions import AWS_REGIONS, AZURE_LOCATIONS, EXOSCALE_ZONES
 from divio_storage_infra.core.rules import (
@@ -92,8 +93,13 @@ class StorageSpec:
     private_storage: bool = False
     credentials: Credentials = "none"
     media_domain: str | None = None
-    versioning: bool = False
+    versioning: bool = True
+    """Keep old versions of objects; from_dict defaults it by cloud (off where they could not expire, and on Azure)."""
     noncurrent_version_expiration_days: int = 30
+    abort_incomplete_multipart_upload_days: int = 7
+    """S3 family with lifecycle rules: abort multipart uploads left incomplete after this many days."""
+    access_log_bucket: str | None = None
+    """AWS: an existing bucket that receives both stores' server access logs under ``<website>/<env>/<role>/``."""
     tags: tuple[tuple[str, str], ...] = ()
     protect: bool = True
     bucket_name: str | None = None
@@ -171,6 +177,8 @@ _ONLY_FOR: dict[str, frozenset[str]] = {
     "endpoint": frozenset({"s3-compatible"}),
     "bucketName": S3_CLOUDS,
     "privateBucketName": S3_CLOUDS,
+    "abortIncompleteMultipartUploadDays": S3_CLOUDS,
+    "accessLogBucket": S3_CLOUDS,
     "location": frozenset({"azure"}),
     "accountSku": frozenset({"azure"}),
     "resourceGroupName": frozenset({"azure"}),
@@ -356,16 +364,9 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         if not public:
             c.bad("mediaDomain", media_domain, "a media domain serves the public store; publicStorage is false")
 
-    versioning = c.boolean("versioning", False)
-    noncurrent_days = c.integer("noncurrentVersionExpirationDays", 30, 1, 3650, "days")
-    if "noncurrentVersionExpirationDays" in raw and not versioning:
-        c.bad(
-            "noncurrentVersionExpirationDays",
-            raw["noncurrentVersionExpirationDays"],
-            "only applies with versioning: true; remove it or turn versioning on",
-        )
+    durability = read_durability(c, cloud)
     if cloud in S3_PROVIDERS:
-        _check_capabilities(c, raw, S3_PROVIDERS[cloud], origins=origins, versioning=versioning)
+        _check_capabilities(c, S3_PROVIDERS[cloud], origins=origins)
 
     tags = _tags(c)
     protect = c.boolean("protect", True)
@@ -425,8 +426,10 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         private_storage=private,
         credentials=credentials,
         media_domain=media_domain,
-        versioning=versioning,
-        noncurrent_version_expiration_days=noncurrent_days,
+        versioning=durability.versioning,
+        noncurrent_version_expiration_days=durability.noncurrent_version_expiration_days,
+        abort_incomplete_multipart_upload_days=durability.abort_incomplete_multipart_upload_days,
+        access_log_bucket=durability.access_log_bucket,
         tags=tags,
         protect=protect,
         bucket_name=bucket_name,
@@ -452,22 +455,10 @@ def _check_dsn_endpoint(c: _Collector, endpoint: str) -> None:
             c.bad("endpoint", endpoint, problem.allowed)
 
 
-def _check_capabilities(
-    c: _Collector, raw: Mapping[str, Any], provider: S3Provider, *, origins: tuple[str, ...], versioning: bool
-) -> None:
+def _check_capabilities(c: _Collector, provider: S3Provider, *, origins: tuple[str, ...]) -> None:
     """A spec that asks for what the provider cannot declare is an error, never a silent drop."""
-    name = provider.name
     if origins and not provider.cors:
-        c.bad("corsOrigins", list(origins), f"{name} has no bucket CORS configuration; remove corsOrigins")
-    if versioning and not provider.versioning:
-        c.bad("versioning", True, f"{name} has no bucket versioning; remove versioning")
-    if versioning and not provider.lifecycle and "noncurrentVersionExpirationDays" in raw:
-        c.bad(
-            "noncurrentVersionExpirationDays",
-            raw["noncurrentVersionExpirationDays"],
-            f"{name} has no lifecycle rules, so old versions cannot expire; remove it (the plan notes that "
-            "old versions are kept)",
-        )
+        c.bad("corsOrigins", list(origins), f"{provider.name} has no bucket CORS configuration; remove corsOrigins")
 
 
 def _tags(c: _Collector) -> tuple[tuple[str, str], ...]:

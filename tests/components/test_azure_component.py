@@ -192,6 +192,14 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
         "allowSharedKeyAccess": credentials != "none",
         "defaultToOAuthAuthentication": credentials == "none",
         "allowCrossTenantReplication": False,
+        # The security baseline a public media account can keep (README: security defaults).
+        "allowedCopyScope": "AAD",
+        "publicNetworkAccess": "Enabled",
+        "networkRuleSet": {"defaultAction": "Allow", "bypass": "AzureServices"},
+        "isSftpEnabled": False,
+        "isLocalUserEnabled": False,
+        "sasPolicy": {"expirationAction": "Log", "sasExpirationPeriod": "90.00:00:00"},
+        "keyPolicy": {"keyExpirationPeriodInDays": 90},
         "tags": tags,
     }
     assert account.dependencies == [group.urn]

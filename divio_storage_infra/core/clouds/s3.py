@@ -19,7 +19,14 @@ class S3Provider:
     lifecycle: bool
     cors: bool
     path_style: bool
+    access_logging: bool = False
+    """Server access logs into another bucket (``accessLogBucket``)."""
     notes: str = ""
+
+    @property
+    def expires_noncurrent_versions(self) -> bool:
+        """Versioning with old versions expired by lifecycle rules: the S3 counterpart of soft delete."""
+        return self.versioning and self.lifecycle
 
     def object_acl(self, *, public: bool) -> str:
         """The ACL the DSN tells the app to upload with.
@@ -57,10 +64,12 @@ AWS = S3Provider(
     lifecycle=True,
     cors=True,
     path_style=False,
+    access_logging=True,
 )
 
 # Exoscale SOS: ACLs, CORS and versioning; no bucket policies, public access blocks, ownership controls,
-# lifecycle rules or default encryption (only client-side or SSE-C), and no IAM API through pulumi-aws.
+# lifecycle rules, default encryption (only client-side or SSE-C) or server access logging, and no IAM API through
+# pulumi-aws.
 EXOSCALE = S3Provider(
     name="exoscale",
     iam=False,
@@ -76,8 +85,10 @@ EXOSCALE = S3Provider(
     "no TLS-only policy can be declared",
 )
 
-# A generic S3-compatible endpoint (MinIO, Ceph RGW, ...): the common S3 core only, path-style because such
-# endpoints rarely have wildcard DNS for bucket sub-domains.
+# A generic S3-compatible endpoint (MinIO, Ceph RGW, SeaweedFS, ...): the common S3 core only, path-style because
+# such endpoints rarely have wildcard DNS for bucket sub-domains. Public access blocks are not declared because
+# such servers refuse them (SeaweedFS answers NotImplemented; MinIO has none); server access logging is not part of
+# the common core (SeaweedFS and MinIO have no PutBucketLogging).
 S3_COMPATIBLE = S3Provider(
     name="s3-compatible",
     iam=False,
