@@ -1,15 +1,16 @@
 """Apply what a component declared (a mock run) to an emulator, so behaviour is proven on what was declared.
 
-The per-website program runs under Pulumi's mock runtime; every declared resource is then created in moto
-(boto3) or Azurite (azure-storage-blob) from its recorded inputs. Every type and every input key has a handler:
-an unknown type, or an input the applier does not know how to reproduce, raises :class:`UnappliedResource`
+The per-website program runs under Pulumi's mock runtime; every declared resource is then created in moto or
+SeaweedFS (boto3) or Azurite (azure-storage-blob) from its recorded inputs. Every type and every input key has a
+handler: an unknown type, or an input the applier does not know how to reproduce, raises :class:`UnappliedResource`
 naming it, so nothing declared is skipped silently. Where an emulator cannot express a declared setting the
 applier says so in ``log`` (and tests assert the setting on the declared inputs instead).
 
 Deliberate differences from the cloud, all because the emulators speak plain HTTP on loopback:
 
 - S3 bucket policies lose the ``DenyInsecureTransport`` statement: over HTTP it would (rightly) deny every
-  request, and moto treats any condition as unmet anyway, turning it into a blanket deny even over HTTPS.
+  request (SeaweedFS does exactly that), and moto treats any condition as unmet anyway, turning it into a blanket
+  deny even over HTTPS.
 - Azure service SAS tokens are signed for ``https,http`` instead of the declared ``https``.
 - The website's storage account is played by Azurite's development account (``devstoreaccount1``).
 - An explicit ``pulumi:providers:aws`` (Exoscale SOS, a generic S3-compatible endpoint) is played by moto too:
@@ -27,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from support.emulators import AZURITE_ACCOUNT, AZURITE_KEY, MOTO_ADMIN_KEY, Emulator, azurite_service, s3_client
 from pulumi.runtime import mocks as pulumi_mocks
 
 from divio_storage_infra import program
@@ -35,6 +35,7 @@ from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import UNKNOWN, Declared, DeclaredResource, Secret
+from support.emulators import AZURITE_ACCOUNT, AZURITE_KEY, MOTO_ADMIN_KEY, Emulator, azurite_service, s3_client
 
 # What the mocks answer for values only the cloud knows; the appliers replace them with the emulator's.
 MOCK_KEY_ID = "AKIAMOCKRUNPLACEHOLD"
