@@ -1,5 +1,8 @@
 """Session fixtures: the loopback emulators (started here, stopped at the end) and Django's minimal settings.
 
+SeaweedFS is the real S3-compatible server (it checks signatures, enforces bucket policies and matches CORS
+origins exactly); moto stands in for AWS (IAM included) and Azurite for Azure Blob.
+
 Servers are session-scoped so the suite starts each one once. moto runs twice: one server keeps its auth off for
 anonymous probes (public / private reads, CORS), the other turns IAM enforcement on after the stores are applied,
 because with auth on moto answers every anonymous request with 500.
@@ -13,7 +16,7 @@ from typing import Any
 
 import pytest
 from support.apply_declared import AwsApplied, apply_aws, declare_website, exported, s3_emulator_dsn
-from support.emulators import Emulator, moto_enable_auth, start_azurite, start_moto
+from support.emulators import Emulator, moto_enable_auth, start_azurite, start_moto, start_seaweedfs
 
 from divio_storage_infra.core.spec import StorageSpec
 
@@ -29,6 +32,12 @@ def _started(emulator: Emulator) -> Iterator[Emulator]:
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """A moto server with auth off: anyone may call it, bucket policies and ACLs decide anonymous reads."""
     yield from _started(start_moto(tmp_path_factory.mktemp("moto")))
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """SeaweedFS (``weed mini``) on loopback ports, its data in a temporary directory, one S3 identity."""
+    yield from _started(start_seaweedfs(tmp_path_factory.mktemp("seaweedfs")))
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,14 @@ CORS_EXPOSED_HEADERS: tuple[str, ...] = ("ETag",)
 _DEFAULT = "default"
 _KEY_NAME = "key1"
 
+KEY_EXPIRATION_DAYS = 90
+"""Account keys older than this are reported (Azure Policy, Advisor); Azure does not disable them: a reminder."""
+
+
+def sas_expiration_period(days: int) -> str:
+    """Azure's ``DD.HH:MM:SS`` form of a SAS expiration period of ``days`` days."""
+    return f"{days}.00:00:00"
+
 
 @dataclass(frozen=True)
 class AzureMediaStorageArgs:
@@ -79,13 +87,14 @@ def cors_rules(spec: StorageSpec) -> list[dict[str, Any]]:
     ]
 
 
-def _after(resource: pulumi.Resource, value: str) -> pulumi.Output[str]:
-    """``value`` as an Output that depends on ``resource``.
+def _after(resources: pulumi.Resource | list[pulumi.Resource], value: str) -> pulumi.Output[str]:
+    """``value`` as an Output that depends on ``resources``.
 
-    The URN is known even in preview, so the value shows up in plans, and consumers that pass it to their own
-    resources still get the ordering (the Output carries ``resource`` as a dependency).
+    URNs are known even in preview, so the value shows up in plans, and consumers that pass it to their own
+    resources still get the ordering (the Output carries ``resources`` as dependencies).
     """
-    return resource.urn.apply(lambda _urn: value)
+    every = resources if isinstance(resources, list) else [resources]
+    return pulumi.Output.all(*(r.urn for r in every)).apply(lambda _urns: value)
 
 
 class AzureMediaStorage(pulumi.ComponentResource):
@@ -172,7 +181,29 @@ class AzureMediaStorage(pulumi.ComponentResource):
             allow_shared_key_access=shared_key,
             # Without shared keys, the portal and tools should use Entra ID instead of trying keys first.
             default_to_o_auth_authentication=not shared_key,
+            # Object replication only to accounts of the same Entra tenant: media never leaves the platform that way.
             allow_cross_tenant_replication=False,
+            # Copies into the account only from accounts of the same Entra tenant.
+            allowed_copy_scope=azure_storage.AllowedCopyScope.AAD,
+            # Browsers anywhere read public media, so the public endpoint stays on; stated, never left to defaults.
+            public_network_access=azure_storage.PublicNetworkAccess.ENABLED,
+            # Explicitly open for the same reason (a firewall would block every browser); trusted services bypass.
+            network_rule_set=azure_storage.NetworkRuleSetArgs(
+                default_action=azure_storage.DefaultAction.ALLOW, bypass=azure_storage.Bypass.AZURE_SERVICES
+            ),
+            # No SFTP and no local users: the app reaches media through the blob API only.
+            is_sftp_enabled=False,
+            is_local_user_enabled=False,
+            # Any SAS valid longer than the SAS this component signs is logged (Log, not Block: tokens issued
+            # before the policy keep working while their owners are found).
+            sas_policy=azure_storage.SasPolicyArgs(
+                expiration_action=azure_storage.ExpirationAction.LOG,
+                sas_expiration_period=sas_expiration_period(spec.sas_lifetime_days),
+            ),
+            # Keys older than this are flagged for rotation.
+            key_policy=azure_storage.KeyPolicyArgs(key_expiration_period_in_days=KEY_EXPIRATION_DAYS),
+            # Not set: infrastructure (double) encryption is fixed when an account is created; turning it on would
+            # replace existing accounts and their data. Data is encrypted at rest by Azure either way.
             # The role and opt-in tags are what the CrossGuard pack reads to allow the public container.
             tags=markers.store_tags(spec, public=spec.public_storage),
             opts=child(protect=spec.protect, depends_on=[group] if group is not None else None),
@@ -198,10 +229,12 @@ class AzureMediaStorage(pulumi.ComponentResource):
             opts=child(depends_on=[account]),
         )
 
+        # What a container needs before an app may use it; its DSN and URL wait for all of it.
+        store_config: list[pulumi.Resource] = [account, blob_service]
         if spec.versioning:
             # Versioning keeps every overwritten or deleted blob; expire old versions so storage does not grow
             # without bound. Only after versioning is on (the blob service), in the account it belongs to.
-            azure_storage.ManagementPolicy(
+            management_policy = azure_storage.ManagementPolicy(
                 f"{name}-lifecycle",
                 account_name=account_name,
                 resource_group_name=group_name,
@@ -227,6 +260,7 @@ class AzureMediaStorage(pulumi.ComponentResource):
                 ),
                 opts=child(depends_on=[account, blob_service]),
             )
+            store_config.append(management_policy)
 
         invoke_opts = pulumi.InvokeOutputOptions(parent=self, depends_on=[account])
         account_key: pulumi.Output[str] | None = None
@@ -257,10 +291,10 @@ class AzureMediaStorage(pulumi.ComponentResource):
                 credential = sas.apply(lambda token: {"sas_token": token})
             else:
                 credential = pulumi.Output.from_input({})
-            # Through the container's URN, so whoever consumes the DSN waits until the container exists.
-            dsn = pulumi.Output.all(resource.urn, credential).apply(
+            # Through the URNs, so whoever consumes the DSN waits until the container and its configuration exist.
+            dsn = pulumi.Output.all(credential, *(r.urn for r in (*store_config, resource))).apply(
                 lambda values: azure_dsn(
-                    account=account_name, container=container_name, custom_domain=domain, **values[1]
+                    account=account_name, container=container_name, custom_domain=domain, **values[0]
                 )
             )
             # Wrapped here, not left to the provider: under mocks, and for a DSN without a key (it still names
@@ -274,7 +308,8 @@ class AzureMediaStorage(pulumi.ComponentResource):
             public, self.storage_dsn = container(naming.PUBLIC_CONTAINER, public=True)
             self.public_container_name = _after(public, naming.PUBLIC_CONTAINER)
             self.media_url = _after(
-                public, azure_media_url(account_name, naming.PUBLIC_CONTAINER, custom_domain=spec.media_domain)
+                [*store_config, public],
+                azure_media_url(account_name, naming.PUBLIC_CONTAINER, custom_domain=spec.media_domain),
             )
 
         self.private_container_name = None

@@ -6,7 +6,7 @@ about what is valid or secure lives in ``spec``, ``naming``, ``policies``, ``pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -16,6 +16,12 @@ from divio_storage_infra.core import markers, naming, policies
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.core.validation.durability import (
+    LifecycleRule,
+    access_log_prefix,
+    lifecycle_rules,
+    versioning_off_why,
+)
 
 TYPE = "divio:storage:S3MediaStorage"
 
@@ -46,11 +52,17 @@ class S3MediaStorageArgs:
 
 @dataclass
 class _Bucket:
-    """One declared bucket and the children a bucket policy must wait for."""
+    """One declared bucket and its configuration resources."""
 
     role: str
     name: str
     bucket: aws.s3.Bucket
+    config: list[pulumi.Resource] = field(default_factory=list)
+    """Configuration resources in declaration order; each one waits for the one before (see ``_chained``)."""
+
+    def ready(self) -> pulumi.Output[list[Any]]:
+        """Known once the bucket and every configuration resource exist: what an app's DSN must wait for."""
+        return pulumi.Output.all(*(r.urn for r in (self.bucket, *self.config)))
 
 
 class S3MediaStorage(pulumi.ComponentResource):
@@ -97,16 +109,17 @@ class S3MediaStorage(pulumi.ComponentResource):
 
         public = self._bucket("media", public=True) if spec.public_storage else None
         private = self._bucket("private", public=False) if spec.private_storage else None
-        if public is not None and spec.cors_origins and self._caps.cors:
-            self._cors(public)
 
         buckets = [b for b in (public, private) if b is not None]
+        self._credential_config: list[pulumi.Resource] = []
         access_key_id, secret = self._credentials(args, buckets)
+        credentials_ready = pulumi.Output.all(*(r.urn for r in self._credential_config))
 
         def dsn(store: _Bucket, signed: bool) -> pulumi.Output[str]:
-            # Depending on the bucket output makes consumers of the DSN wait until the bucket exists.
+            # An app that gets its DSN must find the store working: the DSN waits for the bucket, every one of its
+            # configuration resources (policy, access block, CORS, ...) and the credentials' policy.
             return pulumi.Output.secret(
-                pulumi.Output.all(access_key_id, secret, store.bucket.bucket).apply(
+                pulumi.Output.all(access_key_id, secret, store.ready(), credentials_ready).apply(
                     lambda v: self._render_dsn(store.name, signed, v[0], v[1])
                 )
             )
@@ -117,7 +130,9 @@ class S3MediaStorage(pulumi.ComponentResource):
         self.private_bucket_name = private.bucket.bucket if private else None
         self.private_bucket_arn = self._arn(private) if private and aws_arns else None
         self.media_url = (
-            public.bucket.bucket.apply(lambda b: s3_media_url(b, self._endpoint_host, spec.media_domain))
+            pulumi.Output.all(public.bucket.bucket, public.ready()).apply(
+                lambda v: s3_media_url(v[0], self._endpoint_host, spec.media_domain)
+            )
             if public
             else None
         )
@@ -164,8 +179,16 @@ class S3MediaStorage(pulumi.ComponentResource):
         name: pulumi.Output[str] = store.bucket.bucket
         return name.apply(lambda b: policies.bucket_arn(b, region))
 
+    def _chained(self, store: _Bucket) -> pulumi.ResourceOptions:
+        """Options for the next configuration resource of ``store``: it waits for the one declared before it.
+
+        S3 answers concurrent configuration writes to one bucket with OperationAborted, so they go one at a time:
+        ownership controls, public access block, policy (rejected while the block still blocks it), then the rest.
+        """
+        return self._opts(depends_on=store.config[-1:])
+
     def _notes(self) -> list[str]:
-        p = self._caps
+        p, spec = self._caps, self._spec
         missing = [
             label
             for label, supported in (
@@ -173,12 +196,16 @@ class S3MediaStorage(pulumi.ComponentResource):
                 ("ownership controls (BucketOwnerEnforced)", p.ownership_controls),
                 ("bucket policies", p.bucket_policy),
                 ("server-side encryption configuration", p.server_side_encryption),
+                ("lifecycle rules (incomplete multipart uploads are not aborted)", p.lifecycle),
+                ("server access logging", p.access_logging),
             )
             if not supported
         ]
         notes = [f"{p.name}: not declared, the provider does not support {label}" for label in missing]
-        if self._spec.versioning and p.versioning and not p.lifecycle:
+        if spec.versioning and p.versioning and not p.lifecycle:
             notes.append(f"{p.name}: noncurrent versions are kept; the provider has no lifecycle rules to expire them")
+        if not spec.versioning and "versioning" not in spec.given and (why := versioning_off_why(spec.cloud)):
+            notes.append(f"{p.name}: versioning is off by default: {why}; set versioning: true to keep old versions")
         if p.notes:
             notes.append(f"{p.name}: {p.notes}")
         return notes
@@ -198,45 +225,31 @@ class S3MediaStorage(pulumi.ComponentResource):
         )
         store = _Bucket(role=role, name=bucket_name, bucket=bucket)
         name_out = bucket.bucket
-        policy_deps: list[pulumi.Resource] = []
-
+        region = self._resource_region
+        # Declared in the order S3 accepts them, each waiting for the one before (`_chained`).
         if p.ownership_controls:
-            policy_deps.append(
+            store.config.append(
                 aws.s3.BucketOwnershipControls(
                     f"{prefix}-ownership",
                     bucket=name_out,
-                    region=self._resource_region,
+                    region=region,
                     rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-                    opts=self._opts(),
+                    opts=self._chained(store),
                 )
             )
         if p.public_access_block:
-            policy_deps.append(
+            store.config.append(
                 aws.s3.BucketPublicAccessBlock(
                     f"{prefix}-public-access",
                     bucket=name_out,
-                    region=self._resource_region,
+                    region=region,
                     block_public_acls=True,
                     ignore_public_acls=True,
                     # The public bucket is public through its policy only; ACLs stay blocked on both.
                     block_public_policy=not public,
                     restrict_public_buckets=not public,
-                    opts=self._opts(),
+                    opts=self._chained(store),
                 )
-            )
-        if p.server_side_encryption:
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{prefix}-encryption",
-                bucket=name_out,
-                region=self._resource_region,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256"
-                        )
-                    )
-                ],
-                opts=self._opts(),
             )
         if p.bucket_policy:
             document = (
@@ -244,46 +257,80 @@ class S3MediaStorage(pulumi.ComponentResource):
                 if public
                 else policies.private_bucket_policy(bucket_name, self._region_name)
             )
-            aws.s3.BucketPolicy(
-                f"{prefix}-policy",
-                bucket=name_out,
-                region=self._resource_region,
-                policy=policies.to_json(document),
-                # S3 rejects a public policy while the public access block still blocks it.
-                opts=self._opts(depends_on=policy_deps),
+            store.config.append(
+                aws.s3.BucketPolicy(
+                    f"{prefix}-policy",
+                    bucket=name_out,
+                    region=region,
+                    policy=policies.to_json(document),
+                    # S3 rejects a public policy while the public access block still blocks it.
+                    opts=self._chained(store),
+                )
             )
-        if self._spec.versioning and p.versioning:
-            versioning = aws.s3.BucketVersioning(
-                f"{prefix}-versioning",
-                bucket=name_out,
-                region=self._resource_region,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                opts=self._opts(),
+        if p.server_side_encryption:
+            store.config.append(
+                aws.s3.BucketServerSideEncryptionConfiguration(
+                    f"{prefix}-encryption",
+                    bucket=name_out,
+                    region=region,
+                    rules=[
+                        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                            apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                                # SSE-S3, not KMS: public objects are world-readable anyway, and a KMS key would
+                                # make every anonymous GET fail (anonymous callers cannot use kms:Decrypt).
+                                sse_algorithm="AES256"
+                            )
+                        )
+                    ],
+                    opts=self._chained(store),
+                )
             )
-            if p.lifecycle:
+        if spec.versioning and p.versioning:
+            store.config.append(
+                aws.s3.BucketVersioning(
+                    f"{prefix}-versioning",
+                    bucket=name_out,
+                    region=region,
+                    versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                    opts=self._chained(store),
+                )
+            )
+        if p.lifecycle:
+            rules = lifecycle_rules(
+                versioning=spec.versioning and p.versioning,
+                noncurrent_days=spec.noncurrent_version_expiration_days,
+                abort_days=spec.abort_incomplete_multipart_upload_days,
+            )
+            store.config.append(
                 aws.s3.BucketLifecycleConfiguration(
                     f"{prefix}-lifecycle",
                     bucket=name_out,
-                    region=self._resource_region,
-                    rules=[
-                        aws.s3.BucketLifecycleConfigurationRuleArgs(
-                            id="expire-noncurrent-versions",
-                            status="Enabled",
-                            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                                noncurrent_days=spec.noncurrent_version_expiration_days
-                            ),
-                        )
-                    ],
-                    # S3 rejects noncurrent-version rules until versioning is on.
-                    opts=self._opts(depends_on=[versioning]),
+                    region=region,
+                    # One configuration per bucket holds every rule: S3 keeps only one, a second would replace it.
+                    rules=[_lifecycle_rule(rule) for rule in rules],
+                    # After versioning: S3 rejects noncurrent-version rules until versioning is on.
+                    opts=self._chained(store),
                 )
+            )
+        if public and spec.cors_origins and p.cors:
+            store.config.append(self._cors(store))
+        if spec.access_log_bucket is not None and p.access_logging:
+            store.config.append(
+                aws.s3.BucketLogging(
+                    f"{prefix}-logging",
+                    bucket=name_out,
+                    region=region,
+                    target_bucket=spec.access_log_bucket,
+                    target_prefix=access_log_prefix(spec.website, spec.environment, role),
+                    opts=self._chained(store),
+                )
+            )
         return store
 
-    def _cors(self, store: _Bucket) -> None:
+    def _cors(self, store: _Bucket) -> aws.s3.BucketCorsConfiguration:
         spec = self._spec
         methods = ["GET", "HEAD", *(["POST", "PUT"] if spec.allow_uploads else [])]
-        aws.s3.BucketCorsConfiguration(
+        return aws.s3.BucketCorsConfiguration(
             f"{self._prefix}-{store.role}-cors",
             bucket=store.bucket.bucket,
             region=self._resource_region,
@@ -297,7 +344,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                     max_age_seconds=spec.cors_max_age_seconds,
                 )
             ],
-            opts=self._opts(),
+            opts=self._chained(store),
         )
 
     def _credentials(
@@ -313,7 +360,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                 tags=spec.tag_map,
                 opts=self._opts(),
             )
-            aws.iam.UserPolicy(
+            user_policy = aws.iam.UserPolicy(
                 f"{self._prefix}-user-policy",
                 name="media-access",
                 user=user.name,
@@ -321,6 +368,8 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._opts(),
             )
             key = aws.iam.AccessKey(f"{self._prefix}-access-key", user=user.name, opts=self._opts())
+            # The key is useless to the app until its policy is attached: the DSN waits for both.
+            self._credential_config.append(user_policy)
             self.iam_user_name = user.name
             self.iam_user_arn = user.arn
             self.access_key_id = key.id
@@ -334,3 +383,33 @@ class S3MediaStorage(pulumi.ComponentResource):
         # No credentials in the DSN: the platform attaches this policy to the role the app runs as.
         self.access_policy_json = pulumi.Output.from_input(policies.to_json(document))
         return None, None
+
+
+def _lifecycle_rule(rule: LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """One core lifecycle rule as pulumi-aws arguments; every rule covers the whole bucket (empty prefix)."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule.id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        abort_incomplete_multipart_upload=(
+            aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=rule.abort_incomplete_multipart_upload_days
+            )
+            if rule.abort_incomplete_multipart_upload_days is not None
+            else None
+        ),
+        noncurrent_version_expiration=(
+            aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=rule.noncurrent_version_expiration_days
+            )
+            if rule.noncurrent_version_expiration_days is not None
+            else None
+        ),
+        expiration=(
+            aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                expired_object_delete_marker=rule.expired_object_delete_marker
+            )
+            if rule.expired_object_delete_marker is not None
+            else None
+        ),
+    )

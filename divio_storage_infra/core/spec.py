@@ -22,6 +22,7 @@ from divio_storage_infra.core.validation.azure import AZURE_SKUS, SAS_PERMISSION
 from divio_storage_infra.core.validation.collector import Collector
 from divio_storage_infra.core.validation.cors import cors
 from divio_storage_infra.core.validation.credentials import credentials as read_credentials
+from divio_storage_infra.core.validation.durability import read_durability
 from divio_storage_infra.core.validation.identity import ENVIRONMENT_MAX, WEBSITE_MAX
 from divio_storage_infra.core.validation.tags import tags as read_tags
 
@@ -67,8 +68,13 @@ class StorageSpec:
     private_storage: bool = False
     credentials: Credentials = "none"
     media_domain: str | None = None
-    versioning: bool = False
+    versioning: bool = True
+    """Keep old versions of objects; from_dict defaults it by cloud (off where they could not expire, and on Azure)."""
     noncurrent_version_expiration_days: int = 30
+    abort_incomplete_multipart_upload_days: int = 7
+    """S3 family with lifecycle rules: abort multipart uploads left incomplete after this many days."""
+    access_log_bucket: str | None = None
+    """AWS: an existing bucket that receives both stores' server access logs under ``<website>/<env>/<role>/``."""
     tags: tuple[tuple[str, str], ...] = ()
     protect: bool = True
     bucket_name: str | None = None
@@ -158,8 +164,8 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
     credentials = read_credentials(c, caps)
     stores.check_some_store(c, wanted, credentials, browser)
     media_domain = stores.media_domain(c, wanted)
-    versions = stores.versioning(c)
-    stores.check_capabilities(c, caps, origins=browser.origins, versioning=versions.enabled)
+    durability = read_durability(c, cloud)
+    stores.check_capabilities(c, caps, origins=browser.origins)
     tags = read_tags(c)
     protect = c.boolean("protect", True)
     names = stores.bucket_names(c, caps, wanted)
@@ -183,8 +189,10 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         private_storage=wanted.private,
         credentials=credentials,
         media_domain=media_domain,
-        versioning=versions.enabled,
-        noncurrent_version_expiration_days=versions.noncurrent_days,
+        versioning=durability.versioning,
+        noncurrent_version_expiration_days=durability.noncurrent_version_expiration_days,
+        abort_incomplete_multipart_upload_days=durability.abort_incomplete_multipart_upload_days,
+        access_log_bucket=durability.access_log_bucket,
         tags=tags,
         protect=protect,
         bucket_name=names.public,

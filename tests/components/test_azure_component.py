@@ -6,6 +6,7 @@ and that pulumi_azure_native stays out of AWS-only programs.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 import json
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pulumi
 import pytest
 import yaml
 from django.conf import settings  # type: ignore[import-untyped]
@@ -192,6 +194,14 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
         "allowSharedKeyAccess": credentials != "none",
         "defaultToOAuthAuthentication": credentials == "none",
         "allowCrossTenantReplication": False,
+        # The security baseline a public media account can keep (README: security defaults).
+        "allowedCopyScope": "AAD",
+        "publicNetworkAccess": "Enabled",
+        "networkRuleSet": {"defaultAction": "Allow", "bypass": "AzureServices"},
+        "isSftpEnabled": False,
+        "isLocalUserEnabled": False,
+        "sasPolicy": {"expirationAction": "Log", "sasExpirationPeriod": "90.00:00:00"},
+        "keyPolicy": {"keyExpirationPeriodInDays": 90},
         # The account holds the public container: the role marker (and upload opt-in) the CrossGuard pack reads.
         "tags": {**tags, "media-store": "public", **({"cors-uploads": "allowed"} if cors == "uploads" else {})},
     }
@@ -565,3 +575,47 @@ def test_without_azure_native_construction_says_what_to_install() -> None:
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "pip install 'divio-storage-infra[azure]'" in result.stdout
+
+
+@pytest.mark.parametrize("versioning", [False, True])
+@pytest.mark.parametrize("private", [False, True])
+def test_app_outputs_wait_for_the_account_and_all_its_configuration(versioning: bool, private: bool) -> None:
+    spec = StorageSpec.from_dict({**BASE, "versioning": versioning, "privateStorage": private})
+
+    def program() -> None:
+        storage = AzureMediaStorage(NAME, AzureMediaStorageArgs(spec=spec))
+        consumed = {
+            name: value
+            for name in ("storage_dsn", "private_storage_dsn", "media_url")
+            if (value := getattr(storage, name)) is not None
+        }
+        pulumi.CustomResource("test:app:Consumer", "app", consumed)
+
+    declared = mockrun.run(program, mocks=AzureMocks(), stack=NAME)
+    deps = declared.one("test:app:Consumer").property_dependencies
+    config = {declared.one(T_ACCOUNT).urn, declared.one(T_BLOB_SERVICE).urn}
+    if versioning:
+        config.add(declared.one(T_POLICY).urn)
+    public = declared.one(T_CONTAINER, f"{NAME}-public-media").urn
+    assert set(deps["media_url"]) == config | {public}
+    # The DSN also waits for the key it carries (listed after the account exists, so no further resource).
+    assert set(deps["storage_dsn"]) == config | {public}
+    if private:
+        assert set(deps["private_storage_dsn"]) == config | {declared.one(T_CONTAINER, f"{NAME}-private-media").urn}
+    else:
+        assert "private_storage_dsn" not in deps
+
+
+@pytest.mark.parametrize(("extra", "period"), [({}, "90.00:00:00"), ({"sasLifetimeDays": 30}, "30.00:00:00")])
+def test_sas_expiration_policy_matches_the_sas_lifetime(extra: dict[str, Any], period: str) -> None:
+    _, declared = declare(credentials="sas", sasStart=SAS_START, **extra)
+    account = declared.one(T_ACCOUNT)
+    # Log, not Block: a longer-lived SAS is reported, never silently cut off.
+    assert account.inputs["sasPolicy"] == {"expirationAction": "Log", "sasExpirationPeriod": period}
+    assert account.inputs["keyPolicy"] == {"keyExpirationPeriodInDays": 90}
+    (token_call,) = [args for token, args in declared.calls if token == SERVICE_SAS]
+    # The SAS this component signs lasts exactly as long as the policy allows, so it is never reported.
+    days = int(period.split(".")[0])
+    assert token_call["sharedAccessExpiryTime"].startswith(
+        (dt.date.fromisoformat(SAS_START) + dt.timedelta(days=days)).isoformat()
+    )

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import django
+import pulumi
 import pytest
 from django.conf import settings
 
@@ -232,3 +233,92 @@ def test_capability_table_is_complete() -> None:
     assert set(S3_PROVIDERS) == {"aws", "exoscale", "s3-compatible"}
     assert S3_PROVIDERS["aws"].iam and not S3_PROVIDERS["exoscale"].iam
     assert S3_PROVIDERS["s3-compatible"].path_style and not S3_PROVIDERS["exoscale"].path_style
+
+
+CONSUMER = "test:app:Consumer"
+
+
+def run_with_app(raw: dict[str, Any]) -> Declared:
+    """The per-website program plus an app resource that takes the outputs an app consumes."""
+
+    def program() -> None:
+        storage = main()
+        consumed = {
+            name: value
+            for name in ("storage_dsn", "private_storage_dsn", "media_url")
+            if (value := getattr(storage, name)) is not None
+        }
+        pulumi.CustomResource(CONSUMER, "app", consumed)
+
+    values, secret_keys = config(raw)
+    return mockrun.run(program, stack="shop-live", config=values, secret_keys=secret_keys)
+
+
+def chain_of(declared: Declared, bucket: str) -> list[str]:
+    """The configuration resources of ``bucket`` in registration order, each checked to wait for the one before."""
+    bucket_resource = next(r for r in declared.by_type("aws:s3/bucket:Bucket") if r.inputs["bucket"] == bucket)
+    chain = [r for r in declared.resources if r.inputs.get("bucket") == bucket and r is not bucket_resource]
+    previous = None
+    for resource in chain:
+        assert set(resource.dependencies) == {bucket_resource.urn} | ({previous.urn} if previous else set())
+        previous = resource
+    app = declared.one(CONSUMER)
+    waits = {bucket_resource.urn, *(r.urn for r in chain)}
+    outputs = ("storage_dsn", "media_url") if "-media-" in bucket else ("private_storage_dsn",)
+    for output in outputs:
+        # The app's outputs wait for the bucket and all of its configuration (static keys have no resource).
+        assert set(app.property_dependencies[output]) == waits, output
+    return [r.name.rsplit("-", 1)[-1] if not r.name.endswith("-public-access") else "public-access" for r in chain]
+
+
+@pytest.mark.parametrize("versioning", [None, True, False])
+@pytest.mark.parametrize("cors", [False, True])
+def test_generic_endpoint_chain_and_durability(versioning: bool | None, cors: bool) -> None:
+    raw = {**GENERIC, "privateStorage": True, **({} if versioning is None else {"versioning": versioning})}
+    if cors:
+        raw["corsOrigins"] = ["https://www.example.net"]
+    spec = StorageSpec.from_dict(raw)
+    declared = run_with_app(raw)
+    versioned = versioning is not False  # on by default: the generic provider has lifecycle rules
+    middle = ["versioning", "lifecycle"] if versioned else ["lifecycle"]
+    # No ownership controls or public access blocks on a generic endpoint: the policy comes first.
+    assert chain_of(declared, naming.public_bucket_name(spec)) == ["policy", *middle, *(["cors"] if cors else [])]
+    assert chain_of(declared, naming.private_bucket_name(spec)) == ["policy", *middle]
+    for life in declared.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"):
+        ids = [rule["id"] for rule in life.inputs["rules"]]
+        assert ids == ["abort-incomplete-multipart-uploads"] + (
+            ["expire-noncurrent-versions", "remove-expired-delete-markers"] if versioned else []
+        )
+    notes = s3_outputs(declared)["plan_notes"]
+    assert any("server access logging" in note for note in notes)
+    assert not any("versioning is off by default" in note for note in notes)
+
+
+@pytest.mark.parametrize("versioning", [None, True, False])
+def test_exoscale_durability_and_notes(versioning: bool | None) -> None:
+    raw = {
+        **EXOSCALE,
+        "corsOrigins": ["https://www.example.ch"],
+        **({} if versioning is None else {"versioning": versioning}),
+    }
+    spec = StorageSpec.from_dict(raw)
+    declared = run_with_app(raw)
+    assert spec.versioning is bool(versioning)
+    # No lifecycle rules on SOS: nothing aborts uploads or expires versions, and the plan says so.
+    assert declared.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") == []
+    assert chain_of(declared, naming.public_bucket_name(spec)) == [*(["versioning"] if versioning else []), "cors"]
+    notes = s3_outputs(declared)["plan_notes"]
+    assert any("lifecycle rules (incomplete multipart uploads are not aborted)" in note for note in notes)
+    off_by_default = [note for note in notes if "versioning is off by default" in note]
+    assert len(off_by_default) == (1 if versioning is None else 0)
+    if off_by_default:
+        assert "no lifecycle rules to expire old versions" in off_by_default[0]
+    assert any("noncurrent versions are kept" in note for note in notes) is bool(versioning)
+
+
+def test_capability_table_has_access_logging_on_aws_only() -> None:
+    assert [name for name, p in sorted(S3_PROVIDERS.items()) if p.access_logging] == ["aws"]
+    assert [name for name, p in sorted(S3_PROVIDERS.items()) if p.expires_noncurrent_versions] == [
+        "aws",
+        "s3-compatible",
+    ]

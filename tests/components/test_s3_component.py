@@ -6,6 +6,7 @@ import itertools
 import json
 from typing import Any
 
+import pulumi
 import pytest
 from support.policy_lint import findings
 
@@ -37,11 +38,22 @@ def aws_mocks() -> mockrun.EchoMocks:
     )
 
 
+CONSUMER = "test:app:Consumer"
+APP_OUTPUTS = ("storage_dsn", "private_storage_dsn", "media_url")
+LOG_BUCKET = "platform-access-logs"
+
+
 def declare(**overrides: Any) -> tuple[StorageSpec, Declared]:
+    """Run the component for ``BASE`` + ``overrides``, plus an app (``CONSUMER``) that takes every app output."""
     spec = StorageSpec.from_dict({**BASE, **overrides})
-    declared = mockrun.run(
-        lambda: S3MediaStorage("example-live", S3MediaStorageArgs(spec=spec)), mocks=aws_mocks(), stack="example-live"
-    )
+
+    def program() -> None:
+        storage = S3MediaStorage("example-live", S3MediaStorageArgs(spec=spec))
+        # What an app's deployment does with the outputs: its property dependencies are what it waits for.
+        consumed = {name: getattr(storage, name) for name in APP_OUTPUTS if getattr(storage, name) is not None}
+        pulumi.CustomResource(CONSUMER, "app", consumed)
+
+    declared = mockrun.run(program, mocks=aws_mocks(), stack="example-live")
     return spec, declared
 
 
@@ -53,19 +65,64 @@ def outputs(declared: Declared) -> dict[str, Any]:
     return declared.component_outputs[component(declared).urn]
 
 
+def config_chain(declared: Declared, role: str) -> list[DeclaredResource]:
+    """The configuration resources of one bucket in registration order."""
+    bucket = declared.one("aws:s3/bucket:Bucket", f"example-live-{role}")
+    return [r for r in declared.resources if r.inputs.get("bucket") == bucket.inputs["bucket"] and r is not bucket]
+
+
+def assert_chained(declared: Declared, role: str, expected: list[str]) -> None:
+    """The bucket's configuration is declared in ``expected`` order (name suffixes), each waiting for the one before
+    and for the bucket (through its input), and for nothing else."""
+    bucket = declared.one("aws:s3/bucket:Bucket", f"example-live-{role}")
+    chain = config_chain(declared, role)
+    assert [r.name for r in chain] == [f"example-live-{role}-{suffix}" for suffix in expected]
+    previous: DeclaredResource | None = None
+    for resource in chain:
+        wanted = {bucket.urn} | ({previous.urn} if previous else set())
+        assert set(resource.dependencies) == wanted, resource.name
+        assert resource.property_dependencies["bucket"] == [bucket.urn], resource.name
+        previous = resource
+
+
+def assert_outputs_wait_for_everything(declared: Declared, private: bool, credentials: str) -> None:
+    """Every app output depends on its bucket and all of the bucket's configuration (and the key's policy)."""
+    app = declared.one(CONSUMER)
+    deps = app.property_dependencies
+    for output, role in (("storage_dsn", "media"), ("media_url", "media"), ("private_storage_dsn", "private")):
+        if role == "private" and not private:
+            assert output not in deps
+            continue
+        bucket = declared.one("aws:s3/bucket:Bucket", f"example-live-{role}")
+        wanted = {bucket.urn} | {r.urn for r in config_chain(declared, role)}
+        if credentials == "iam-user" and output != "media_url":
+            wanted |= {declared.one(t).urn for t in ("aws:iam/userPolicy:UserPolicy", "aws:iam/accessKey:AccessKey")}
+        assert set(deps[output]) == wanted, output
+
+
 COMBINATIONS = [
     pytest.param(
-        private, credentials, cors, versioning, id=f"private={private}-{credentials}-cors={cors}-v={versioning}"
+        private,
+        credentials,
+        cors,
+        versioning,
+        logging,
+        id=f"private={private}-{credentials}-cors={cors}-v={versioning}-log={logging}",
     )
-    for private, credentials, cors, versioning in itertools.product(
-        (False, True), ("none", "iam-user"), tuple(CORS), (False, True)
+    for private, credentials, cors, versioning, logging in itertools.product(
+        (False, True), ("none", "iam-user"), tuple(CORS), ("default", False), (False, True)
     )
 ]
 
 
-@pytest.mark.parametrize(("private", "credentials", "cors", "versioning"), COMBINATIONS)
-def test_declared_graph(private: bool, credentials: str, cors: str, versioning: bool) -> None:
-    spec, declared = declare(privateStorage=private, credentials=credentials, versioning=versioning, **CORS[cors])
+@pytest.mark.parametrize(("private", "credentials", "cors", "versioning", "logging"), COMBINATIONS)
+def test_declared_graph(private: bool, credentials: str, cors: str, versioning: Any, logging: bool) -> None:
+    extra: dict[str, Any] = {} if versioning == "default" else {"versioning": versioning}
+    if logging:
+        extra["accessLogBucket"] = LOG_BUCKET
+    spec, declared = declare(privateStorage=private, credentials=credentials, **CORS[cors], **extra)
+    versioned = versioning == "default"  # on by default on AWS
+    assert spec.versioning is versioned
     root = component(declared)
     public_name = naming.public_bucket_name(spec)
     private_name = naming.private_bucket_name(spec)
@@ -73,22 +130,19 @@ def test_declared_graph(private: bool, credentials: str, cors: str, versioning: 
 
     expected_names = set()
     for role in roles:
-        expected_names |= {
-            f"example-live-{role}",
-            f"example-live-{role}-ownership",
-            f"example-live-{role}-public-access",
-            f"example-live-{role}-encryption",
-            f"example-live-{role}-policy",
-        }
-        if versioning:
-            expected_names |= {f"example-live-{role}-versioning", f"example-live-{role}-lifecycle"}
-    if cors != "none":
-        expected_names.add("example-live-media-cors")
+        chain = ["ownership", "public-access", "policy", "encryption"]
+        chain += ["versioning", "lifecycle"] if versioned else ["lifecycle"]
+        chain += ["cors"] if role == "media" and cors != "none" else []
+        chain += ["logging"] if logging else []
+        # Ownership controls, access block, policy, then the rest, one at a time (S3's OperationAborted).
+        assert_chained(declared, role, chain)
+        expected_names |= {f"example-live-{role}", *(f"example-live-{role}-{suffix}" for suffix in chain)}
     if credentials == "iam-user":
         expected_names |= {"example-live-user", "example-live-user-policy", "example-live-access-key"}
-    children = [r for r in declared.resources if r is not root]
+    children = [r for r in declared.resources if r is not root and r.type != CONSUMER]
     assert {r.name for r in children} == expected_names
     assert len(children) == len(expected_names)
+    assert_outputs_wait_for_everything(declared, private, credentials)
 
     for child in children:
         assert child.parent == root.urn, child.name
@@ -130,8 +184,9 @@ def test_declared_graph(private: bool, credentials: str, cors: str, versioning: 
         assert encryption.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
 
         policy = declared.one("aws:s3/bucketPolicy:BucketPolicy", f"example-live-{role}-policy")
-        # The bucket through its input; the public access block and ownership controls through depends_on.
-        assert policy.dependencies == sorted([bucket.urn, block.urn, ownership.urn])
+        # After the public access block, which waits for the ownership controls.
+        assert set(policy.dependencies) == {bucket.urn, block.urn}
+        assert set(block.dependencies) == {bucket.urn, ownership.urn}
         document = json.loads(policy.inputs["policy"])
         expected = (policies.public_bucket_policy if public else policies.private_bucket_policy)(
             bucket_name, "eu-central-1"
@@ -142,16 +197,48 @@ def test_declared_graph(private: bool, credentials: str, cors: str, versioning: 
         assert bool(public_statements) is public
         assert all(s["Action"] == "s3:GetObject" for s in public_statements)
 
-        if versioning:
+        life = declared.one(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", f"example-live-{role}-lifecycle"
+        )
+        every_object = {"filter": {"prefix": ""}, "status": "Enabled"}
+        rules = [
+            {
+                **every_object,
+                "id": "abort-incomplete-multipart-uploads",
+                "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7},
+            }
+        ]
+        if versioned:
             ver = declared.one("aws:s3/bucketVersioning:BucketVersioning", f"example-live-{role}-versioning")
             assert ver.inputs["versioningConfiguration"] == {"status": "Enabled"}
-            life = declared.one(
-                "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", f"example-live-{role}-lifecycle"
-            )
             assert ver.urn in life.dependencies
-            (rule,) = life.inputs["rules"]
-            assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
-            assert rule["status"] == "Enabled"
+            rules += [
+                {
+                    **every_object,
+                    "id": "expire-noncurrent-versions",
+                    "noncurrentVersionExpiration": {"noncurrentDays": 30},
+                },
+                {
+                    **every_object,
+                    "id": "remove-expired-delete-markers",
+                    "expiration": {"expiredObjectDeleteMarker": True},
+                },
+            ]
+        else:
+            assert declared.by_type("aws:s3/bucketVersioning:BucketVersioning") == []
+        # One lifecycle configuration per bucket holds every rule (S3 keeps only one).
+        assert life.inputs["rules"] == rules
+
+        if logging:
+            log = declared.one("aws:s3/bucketLogging:BucketLogging", f"example-live-{role}-logging")
+            assert log.inputs == {
+                "bucket": bucket_name,
+                "region": "eu-central-1",
+                "targetBucket": LOG_BUCKET,
+                "targetPrefix": f"example/live/{role}/",
+            }
+        else:
+            assert declared.by_type("aws:s3/bucketLogging:BucketLogging") == []
 
     if cors != "none":
         cors_config = declared.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
@@ -257,12 +344,18 @@ def test_explicit_bucket_names_and_tags() -> None:
 
 def test_cors_max_age_and_versioning_days_are_configurable() -> None:
     _, declared = declare(
-        corsOrigins=["https://a.example.com"], corsMaxAgeSeconds=120, versioning=True, noncurrentVersionExpirationDays=7
+        corsOrigins=["https://a.example.com"],
+        corsMaxAgeSeconds=120,
+        noncurrentVersionExpirationDays=9,
+        abortIncompleteMultipartUploadDays=2,
     )
     (rule,) = declared.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration").inputs["corsRules"]
     assert rule["maxAgeSeconds"] == 120
-    (life,) = declared.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
-    assert life["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
+    abort, noncurrent, _ = declared.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+        "rules"
+    ]
+    assert abort["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 2}
+    assert noncurrent["noncurrentVersionExpiration"] == {"noncurrentDays": 9}
 
 
 def test_rejects_non_s3_spec() -> None:

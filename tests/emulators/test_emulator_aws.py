@@ -116,7 +116,12 @@ def test_every_declared_setting_reached_moto(site: Site) -> None:
         assert encryption[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         assert admin.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
         lifecycle = admin.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-        assert lifecycle[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == SPEC.noncurrent_version_expiration_days
+        abort, noncurrent, markers = lifecycle
+        assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+        assert noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] == SPEC.noncurrent_version_expiration_days
+        assert markers["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+        # No access logs unless the spec names a log bucket.
+        assert "LoggingEnabled" not in admin.get_bucket_logging(Bucket=bucket)
     cors = admin.get_bucket_cors(Bucket=site.public_bucket)["CORSRules"]
     assert [rule["AllowedOrigins"] for rule in cors] == [list(SPEC.cors_origins)]
     # The declared documents are the design's, verbatim; moto holds them minus the TLS-only deny (plain HTTP).
@@ -321,3 +326,55 @@ def test_applier_refuses_conditions_moto_cannot_evaluate(moto: Emulator) -> None
     declared = declared_with("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": json.dumps(document)})
     with pytest.raises(UnappliedResource, match="cannot evaluate the condition"):
         apply_aws(declared, moto)
+
+
+# --- access logs into the platform's log bucket -------------------------------------------------------------------
+
+
+def log_bucket(moto: Emulator, *, writable_by_logging: bool) -> str:
+    """A platform log bucket in eu-central-1; with the policy S3 server access logging needs (see README)."""
+    name = f"platform-logs-{uuid.uuid4().hex[:12]}"
+    admin = s3_client(moto.url, region="eu-central-1")
+    admin.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    if writable_by_logging:
+        statement = {
+            "Sid": "S3ServerAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{name}/*",
+        }
+        admin.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    return name
+
+
+def logged_spec(website: str, target: str) -> StorageSpec:
+    return StorageSpec.from_dict(
+        {
+            "website": website,
+            "environment": "live",
+            "region": "eu-central-1",
+            "privateStorage": True,
+            "accessLogBucket": target,
+        }
+    )
+
+
+def test_access_logs_of_both_stores_go_to_the_log_bucket_under_the_website_prefix(moto: Emulator) -> None:
+    target = log_bucket(moto, writable_by_logging=True)
+    spec = logged_spec("logged-site", target)
+    applied = apply_aws(declare_website(spec), moto)
+    admin = s3_client(moto.url, region="eu-central-1")
+    for role, bucket in (("media", naming.public_bucket_name(spec)), ("private", naming.private_bucket_name(spec))):
+        assert bucket in applied.buckets.values()
+        assert admin.get_bucket_logging(Bucket=bucket)["LoggingEnabled"] == {
+            "TargetBucket": target,
+            "TargetPrefix": f"logged-site/live/{role}/",
+        }
+
+
+def test_access_logging_needs_a_log_bucket_the_logging_service_may_write(moto: Emulator) -> None:
+    """As on S3: a target bucket that does not let the logging service write is refused when logging is set."""
+    spec = logged_spec("unlogged-site", log_bucket(moto, writable_by_logging=False))
+    with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
+        apply_aws(declare_website(spec), moto)

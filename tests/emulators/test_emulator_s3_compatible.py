@@ -210,9 +210,15 @@ def test_applied_buckets_match_the_declared_ones(site: Site) -> None:
         assert missing(admin.get_bucket_encryption, Bucket=bucket) == "ServerSideEncryptionConfigurationNotFoundError"
         if site.spec.cloud == "s3-compatible":
             rules = admin.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-            assert [r["NoncurrentVersionExpiration"]["NoncurrentDays"] for r in rules] == [
-                site.spec.noncurrent_version_expiration_days
+            assert [r["ID"] for r in rules] == [
+                "abort-incomplete-multipart-uploads",
+                "expire-noncurrent-versions",
+                "remove-expired-delete-markers",
             ]
+            assert rules[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+            assert rules[1]["NoncurrentVersionExpiration"]["NoncurrentDays"] == (
+                site.spec.noncurrent_version_expiration_days
+            )
         else:
             assert missing(admin.get_bucket_lifecycle_configuration, Bucket=bucket) == "NoSuchLifecycleConfiguration"
     cors = admin.get_bucket_cors(Bucket=site.public_bucket)["CORSRules"]

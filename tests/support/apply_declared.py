@@ -1,15 +1,16 @@
 """Apply what a component declared (a mock run) to an emulator, so behaviour is proven on what was declared.
 
-The per-website program runs under Pulumi's mock runtime; every declared resource is then created in moto
-(boto3) or Azurite (azure-storage-blob) from its recorded inputs. Every type and every input key has a handler:
-an unknown type, or an input the applier does not know how to reproduce, raises :class:`UnappliedResource`
+The per-website program runs under Pulumi's mock runtime; every declared resource is then created in moto or
+SeaweedFS (boto3) or Azurite (azure-storage-blob) from its recorded inputs. Every type and every input key has a
+handler: an unknown type, or an input the applier does not know how to reproduce, raises :class:`UnappliedResource`
 naming it, so nothing declared is skipped silently. Where an emulator cannot express a declared setting the
 applier says so in ``log`` (and tests assert the setting on the declared inputs instead).
 
 Deliberate differences from the cloud, all because the emulators speak plain HTTP on loopback:
 
 - S3 bucket policies lose the ``DenyInsecureTransport`` statement: over HTTP it would (rightly) deny every
-  request, and moto treats any condition as unmet anyway, turning it into a blanket deny even over HTTPS.
+  request (SeaweedFS does exactly that), and moto treats any condition as unmet anyway, turning it into a blanket
+  deny even over HTTPS.
 - Azure service SAS tokens are signed for ``https,http`` instead of the declared ``https``.
 - The website's storage account is played by Azurite's development account (``devstoreaccount1``).
 - An explicit ``pulumi:providers:aws`` (Exoscale SOS, a generic S3-compatible endpoint) is played by moto too:
@@ -335,29 +336,37 @@ def _versioning(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     ctx.s3(ctx.region(i)).put_bucket_versioning(Bucket=i.need("bucket"), VersioningConfiguration=config)
 
 
+_LIFECYCLE_ACTIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "filter": ("Filter", {"prefix": "Prefix"}),
+    "noncurrentVersionExpiration": ("NoncurrentVersionExpiration", {"noncurrentDays": "NoncurrentDays"}),
+    "abortIncompleteMultipartUpload": (
+        "AbortIncompleteMultipartUpload",
+        {"daysAfterInitiation": "DaysAfterInitiation"},
+    ),
+    "expiration": ("Expiration", {"expiredObjectDeleteMarker": "ExpiredObjectDeleteMarker"}),
+}
+
+
 def _lifecycle(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     rules = []
     for rule in i.need("rules"):
-        mapped = _mapped(
-            rule,
-            {
-                "id": "ID",
-                "status": "Status",
-                "filter": "Filter",
-                "noncurrentVersionExpiration": "NoncurrentVersionExpiration",
-            },
-            r.name,
-        )
-        if "Filter" in mapped:
-            mapped["Filter"] = _mapped(mapped["Filter"], {"prefix": "Prefix"}, r.name)
-        if "NoncurrentVersionExpiration" in mapped:
-            mapped["NoncurrentVersionExpiration"] = _mapped(
-                mapped["NoncurrentVersionExpiration"], {"noncurrentDays": "NoncurrentDays"}, r.name
-            )
+        names = {"id": "ID", "status": "Status", **{k: v[0] for k, v in _LIFECYCLE_ACTIONS.items()}}
+        mapped = _mapped(rule, names, r.name)
+        for key, (name, inner) in _LIFECYCLE_ACTIONS.items():
+            if key in rule:
+                mapped[name] = _mapped(rule[key], inner, f"{r.name}.{key}")
         rules.append(mapped)
     ctx.s3(ctx.region(i)).put_bucket_lifecycle_configuration(
         Bucket=i.need("bucket"), LifecycleConfiguration={"Rules": rules}
     )
+    ctx.out.log.append(f"{r.name}: lifecycle rules {[rule['ID'] for rule in rules]}")
+
+
+def _logging(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
+    status = {"LoggingEnabled": {"TargetBucket": i.need("targetBucket"), "TargetPrefix": i.need("targetPrefix")}}
+    # moto checks, as S3 does, that the target exists in the same region and lets the logging service write.
+    ctx.s3(ctx.region(i)).put_bucket_logging(Bucket=i.need("bucket"), BucketLoggingStatus=status)
+    ctx.out.log.append(f"{r.name}: access logs to {status['LoggingEnabled']}")
 
 
 def _user(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
@@ -440,6 +449,7 @@ AWS_HANDLERS: dict[str, Callable[[_Aws, DeclaredResource, _Inputs], None]] = {
     "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": _cors,
     "aws:s3/bucketVersioning:BucketVersioning": _versioning,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _lifecycle,
+    "aws:s3/bucketLogging:BucketLogging": _logging,
     "aws:iam/user:User": _user,
     "aws:iam/userPolicy:UserPolicy": _user_policy,
     "aws:iam/accessKey:AccessKey": _access_key,
@@ -447,7 +457,11 @@ AWS_HANDLERS: dict[str, Callable[[_Aws, DeclaredResource, _Inputs], None]] = {
 
 
 def apply_aws(declared: Declared, moto: Emulator) -> AwsApplied:
-    """Create every declared AWS resource in the moto server (its auth must still be off)."""
+    """Create every declared AWS resource in the moto server (its auth must still be off), or in SeaweedFS.
+
+    SeaweedFS checks signatures: the program's explicit provider must declare a key pair that is one of its
+    identities (see :func:`support.emulators.start_seaweedfs`).
+    """
     ctx = _Aws(moto.url)
     for resource in declared.resources:
         if resource.type in COMPONENT_TYPES:
@@ -550,6 +564,14 @@ def _account(ctx: _Azure, r: DeclaredResource, i: _Inputs) -> None:
         "minimumTlsVersion",
         "defaultToOAuthAuthentication",
         "allowCrossTenantReplication",
+        # Management-plane settings Azurite has no counterpart for; asserted on the declared inputs.
+        "allowedCopyScope",
+        "publicNetworkAccess",
+        "networkRuleSet",
+        "isSftpEnabled",
+        "isLocalUserEnabled",
+        "sasPolicy",
+        "keyPolicy",
         "tags",
     )
     ctx.out.log.append(

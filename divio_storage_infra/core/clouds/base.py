@@ -65,8 +65,15 @@ class CloudCapabilities:
     """The limit in words, for the spec's error message."""
     bucket_name_dots_why: str = ""
     """Why bucket names may not contain dots on this cloud; empty when they may."""
+    access_logging: bool = False
+    """Server access logs into another bucket (``accessLogBucket``)."""
     notes: str = ""
     """What the plan should say about this cloud beyond the missing features."""
+
+    @property
+    def expires_noncurrent_versions(self) -> bool:
+        """Versioning with old versions expired by lifecycle rules: the S3 counterpart of soft delete."""
+        return self.versioning and self.lifecycle
 
     @property
     def default_credentials(self) -> Credentials:

@@ -1,7 +1,7 @@
 """Exoscale SOS through pulumi-aws pointed at ``sos-<zone>.exo.io``.
 
-SOS has ACLs, CORS and versioning; no bucket policies, public access blocks, ownership controls, lifecycle rules or
-default encryption (only client-side or SSE-C), and no IAM API through pulumi-aws.
+SOS has ACLs, CORS and versioning; no bucket policies, public access blocks, ownership controls, lifecycle rules,
+default encryption (only client-side or SSE-C) or server access logging, and no IAM API through pulumi-aws.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ EXOSCALE = CloudCapabilities(
         "iam-user": "Exoscale has no IAM API in this provider set-up; create an API key at Exoscale "
         "and set accessKeyId / secretAccessKey (secret) in stack config with credentials: static",
     },
-    config_keys=frozenset({"region", "bucketName", "privateBucketName"}),
+    config_keys=frozenset(
+        {"region", "bucketName", "privateBucketName", "abortIncompleteMultipartUploadDays", "accessLogBucket"}
+    ),
     iam=False,
     public_access_block=False,
     ownership_controls=False,

@@ -1,7 +1,9 @@
-"""A generic S3-compatible endpoint (MinIO, Ceph RGW, ...) through pulumi-aws: the common S3 core only.
+"""A generic S3-compatible endpoint (MinIO, Ceph RGW, SeaweedFS, ...) through pulumi-aws: the common S3 core only.
 
 Path-style, because such endpoints rarely have wildcard DNS for bucket sub-domains; the region is named in the DSN
-because the endpoint host does not give it.
+because the endpoint host does not give it. Public access blocks are not declared because such servers refuse them
+(SeaweedFS answers NotImplemented; MinIO has none); server access logging is not part of the common core (SeaweedFS
+and MinIO have no PutBucketLogging).
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ S3_COMPATIBLE = CloudCapabilities(
         "iam-user": "a generic S3-compatible endpoint has no IAM API here; create a key at the "
         "provider and set accessKeyId / secretAccessKey (secret) in stack config with credentials: static",
     },
-    config_keys=frozenset({"region", "endpoint", "bucketName", "privateBucketName"}),
+    config_keys=frozenset(
+        {
+            "region",
+            "endpoint",
+            "bucketName",
+            "privateBucketName",
+            "abortIncompleteMultipartUploadDays",
+            "accessLogBucket",
+        }
+    ),
     iam=False,
     public_access_block=False,
     ownership_controls=False,

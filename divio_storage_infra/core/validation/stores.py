@@ -1,4 +1,4 @@
-"""The stores themselves: publicStorage, privateStorage, mediaDomain, versioning, protect and bucket names."""
+"""The stores themselves: publicStorage, privateStorage, mediaDomain, protect and bucket names."""
 
 from __future__ import annotations
 
@@ -47,40 +47,11 @@ def media_domain(c: Collector, wanted: Stores) -> str | None:
     return domain
 
 
-class Versioning(NamedTuple):
-    """Object versioning and how long old versions are kept (days)."""
-
-    enabled: bool
-    noncurrent_days: int
-
-
-def versioning(c: Collector) -> Versioning:
-    """Read ``versioning`` and ``noncurrentVersionExpirationDays`` (only with versioning on)."""
-    enabled = c.boolean("versioning", False)
-    noncurrent_days = c.integer("noncurrentVersionExpirationDays", 30, 1, 3650, "days")
-    if c.given("noncurrentVersionExpirationDays") and not enabled:
-        c.bad(
-            "noncurrentVersionExpirationDays",
-            c.raw["noncurrentVersionExpirationDays"],
-            "only applies with versioning: true; remove it or turn versioning on",
-        )
-    return Versioning(enabled, noncurrent_days)
-
-
-def check_capabilities(c: Collector, caps: CloudCapabilities, *, origins: tuple[str, ...], versioning: bool) -> None:
-    """A spec that asks for what the cloud cannot declare is an error, never a silent drop."""
-    name = caps.name
+def check_capabilities(c: Collector, caps: CloudCapabilities, *, origins: tuple[str, ...]) -> None:
+    """A spec that asks for what the cloud cannot declare is an error, never a silent drop (versioning and lifecycle:
+    see :mod:`.durability`)."""
     if origins and not caps.cors:
-        c.bad("corsOrigins", list(origins), f"{name} has no bucket CORS configuration; remove corsOrigins")
-    if versioning and not caps.versioning:
-        c.bad("versioning", True, f"{name} has no bucket versioning; remove versioning")
-    if versioning and not caps.lifecycle and c.given("noncurrentVersionExpirationDays"):
-        c.bad(
-            "noncurrentVersionExpirationDays",
-            c.raw["noncurrentVersionExpirationDays"],
-            f"{name} has no lifecycle rules, so old versions cannot expire; remove it (the plan notes that "
-            "old versions are kept)",
-        )
+        c.bad("corsOrigins", list(origins), f"{caps.name} has no bucket CORS configuration; remove corsOrigins")
 
 
 class BucketNames(NamedTuple):
