@@ -3,8 +3,9 @@
 ``Mocks.new_resource`` does not see parents, dependencies or resource options, but the mock monitor receives
 the whole registration request; :class:`RecordingMonitor` keeps it, and computes URNs as the engine does (the
 whole parent type chain, the stack's root type left out) where the SDK's mock monitor keeps only the last parent
-type. Two registrations with one URN fail the run with :class:`DuplicateUrnError`, as the engine would. Secrets and unknowns keep their markers
-(:class:`Secret`, :data:`UNKNOWN`), so callers can assert that a value is secret and ``plan`` can mask it.
+type. Two registrations with one URN fail the run with :class:`DuplicateUrnError`, as the engine would.
+Secrets and unknowns keep their markers (:class:`Secret`, :data:`UNKNOWN`), so callers can assert that a value
+is secret and ``plan`` can mask it.
 """
 
 from __future__ import annotations
