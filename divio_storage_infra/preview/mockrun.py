@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,9 +44,11 @@ class DuplicateUrnError(Exception):
             top = parent is None or parent.split("::")[2:3] == [_STACK_TYPE]
             return "at the top level" if top else f"under {parent}"
 
+        # Sorted, not in registration order: the SDK registers from several threads, the message must not vary.
+        first_where, second_where = sorted((where(first.parent), where(second_parent)))
         super().__init__(
-            f"duplicate URN {urn}: declared first as {first.type} {first.name!r} {where(first.parent)}, "
-            f"then again as {first.type} {first.name!r} {where(second_parent)}; give one of them another name"
+            f"duplicate URN {urn}: declared twice, as {first.type} {first.name!r} {first_where} and as "
+            f"{first.type} {first.name!r} {second_where}; give one of them another name"
         )
         self.urn = urn
 
@@ -169,6 +172,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # URN -> the type chain it was made with ("a$b$c"), so children extend their parent's whole chain.
         self._chains: dict[str, str] = {}
         self._by_urn: dict[str, DeclaredResource] = {}
+        self.duplicates: list[DuplicateUrnError] = []
+        self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The engine's URN: ``urn:pulumi:<stack>::<project>::<parent chain>$<type>::<name>``, root stack left out."""
@@ -184,15 +189,22 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return urn
 
     def RegisterResource(self, request: Any) -> Any:
-        if request.type != _STACK_TYPE:
-            urn = self.make_urn(request.parent, request.type, request.name)
-            first = self._by_urn.get(urn)
-            if first is not None:
-                raise DuplicateUrnError(urn, first, request.parent or None)
-        response = super().RegisterResource(request)
         if request.type == _STACK_TYPE:
-            return response
-        declared = DeclaredResource(
+            return super().RegisterResource(request)
+        declared = self._declared(request)
+        with self._lock:  # the SDK registers from several threads; check and claim the URN in one step
+            first = self._by_urn.setdefault(declared.urn, declared)
+        if first is not declared:
+            # Raised by run() once the program is done: raised here, it would only fail an SDK future.
+            self.duplicates.append(DuplicateUrnError(declared.urn, first, declared.parent))
+            return super().RegisterResource(request)
+        response = super().RegisterResource(request)
+        self.declared.resources.append(declared)
+        return response
+
+    def _declared(self, request: Any) -> DeclaredResource:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        return DeclaredResource(
             urn=urn,
             type=request.type,
             name=request.name,
@@ -211,9 +223,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             aliases=[json_format.MessageToDict(a) for a in request.aliases],
             inputs=_struct(request.object),
         )
-        self._by_urn[urn] = declared
-        self.declared.resources.append(declared)
-        return response
 
     def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":
@@ -300,6 +309,8 @@ def run(
         # the program's exports (set_mocks also gave the settings a fresh RPC manager and output set).
         pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
         loop.run_until_complete(run_in_stack(program))
+        if monitor.duplicates:
+            raise monitor.duplicates[0]
     finally:
         # A failed program leaves output tasks bound to this loop: cancel them here (left alone they would be
         # reported as destroyed while pending at exit) and forget them (the next run would wait on them forever).
