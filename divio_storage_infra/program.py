@@ -13,6 +13,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
+from divio_storage_infra.core import naming
 from divio_storage_infra.core.errors import Problem, SpecError
 from divio_storage_infra.core.spec import StorageSpec
 
@@ -79,7 +80,13 @@ def main() -> WebsiteMediaStorage:
     if spec.credentials == "static":
         args.access_key_id = config.require("accessKeyId")
         args.secret_access_key = config.require_secret("secretAccessKey")
-    storage = WebsiteMediaStorage(spec.stack_name, args)
+    name = naming.logical_name(spec)
+    legacy = naming.legacy_logical_name(spec)
+    # Stacks deployed before names were made injective used the legacy name; the alias keeps their resources
+    # (the engine gives every child named "<name>-..." the matching alias too). Without a hyphen in the
+    # environment both names are the same and nothing changes.
+    opts = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=legacy)]) if legacy != name else None
+    storage = WebsiteMediaStorage(name, args, opts)
     for key, value in storage.outputs().items():
         if value is not None and value != []:
             pulumi.export(key, value)

@@ -15,20 +15,32 @@ from divio_storage_infra.preview.stackconfig import (
     load_project,
     load_stack,
     load_stack_file,
+    stack_name,
+    without_config,
 )
 
 DEFAULT_STACK = "example-live"
-"""The stack planned when ``--stack`` is not given: the example website of the repository."""
+"""The stack planned when neither ``--stack`` nor ``--program`` is given: the example website of the repository."""
+NO_CONFIG_STACK = "dev"
+"""The stack name under which ``--program`` runs a project that has no stack config file at all."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``plan``'s options to its sub-command parser."""
     parser.add_argument(
         "--stack",
-        default=DEFAULT_STACK,
+        default=None,
         metavar="STACK|PATH",
         help=f"stack name (its config is <stackConfigDir>/Pulumi.<stack>.yaml) or a path to a stack config file "
-        f"(default: {DEFAULT_STACK})",
+        f"(default: {DEFAULT_STACK}; with --program: the project's only stack config, else none)",
+    )
+    parser.add_argument(
+        "--program",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="plan the Python Pulumi project in DIR (DIR/Pulumi.yaml); --stack is optional there, and a stack "
+        "without a config file runs with no config",
     )
     parser.add_argument(
         "--project-dir",
@@ -59,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
     """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise
     (a failing program, or a mandatory policy violation with ``--policy-pack``)."""
     try:
-        stack_config = resolve_stack(args.stack, args.project_dir)
+        if args.program is not None:
+            if args.project_dir is not None:
+                raise StackConfigError("--program and --project-dir both name the project; give one")
+            stack_config = resolve_program(args.program, args.stack)
+        else:
+            stack_config = resolve_stack(args.stack or DEFAULT_STACK, args.project_dir)
         document = build_plan(stack_config)
     except (StackConfigError, PlanError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -95,4 +112,27 @@ def resolve_stack(stack: str, project_dir: Path | None = None, *, cwd: Path | No
     project = load_project(base / project_dir if project_dir is not None else find_project_dir(base))
     if is_path:
         return load_stack_file(project, as_path)
+    return load_stack(project, stack)
+
+
+def resolve_program(directory: Path, stack: str | None = None, *, cwd: Path | None = None) -> StackConfig:
+    """The project in ``directory`` and one of its stacks.
+
+    ``stack`` None: the project's only stack config, or no config at all (stack ``dev``) when it has none; a
+    name without a config file runs with no config (as a new Pulumi stack does); a path is read as a file.
+    """
+    base = cwd or Path.cwd()
+    project = load_project(base / directory)
+    if stack is None:
+        stacks = project.stacks()
+        if len(stacks) > 1:
+            raise StackConfigError(
+                f"{project.directory} has several stacks ({', '.join(stacks)}); pass --stack to choose one"
+            )
+        return load_stack(project, stacks[0]) if stacks else without_config(project, NO_CONFIG_STACK)
+    if stack.endswith((".yaml", ".yml")):
+        return load_stack_file(project, base / stack)
+    name = stack_name(stack)
+    if not project.stack_file(name).is_file():
+        return without_config(project, name)
     return load_stack(project, stack)

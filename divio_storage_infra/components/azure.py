@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.core import markers, naming
 from divio_storage_infra.core.dsn import azure_dsn, azure_media_url
 from divio_storage_infra.core.errors import SpecError
@@ -139,14 +140,17 @@ class AzureMediaStorage(pulumi.ComponentResource):
             raise SpecError.one("cloud", spec.cloud, "AzureMediaStorage needs cloud: azure", context=spec.stack_name)
         if spec.location is None:  # pragma: no cover - the spec requires a location for cloud azure
             raise SpecError.one("location", None, "cloud azure needs a location", context=spec.stack_name)
-        super().__init__(self.TYPE, name, None, opts)
+        # Protected like its data, and so is every child (below): removing a protected website changes nothing.
+        super().__init__(self.TYPE, name, None, pulumi.ResourceOptions.merge(opts, protect_opts(spec)))
 
         location = spec.location
         tags = spec.tag_map
         account_name = naming.storage_account_name(spec)
         group_name = naming.resource_group_name(spec)
 
-        def child(*, protect: bool = False, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        def child(
+            *, protect: bool = spec.protect, depends_on: list[pulumi.Resource] | None = None
+        ) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on)
 
         # An existing group belongs to someone else: the component only places the account in it. A group it

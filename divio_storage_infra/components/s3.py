@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.core import markers, naming, policies
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
@@ -47,7 +48,8 @@ class S3MediaStorageArgs:
     secret_access_key: pulumi.Input[str] | None = None
     """Static secret key (``credentials: static`` only); wrapped as a Pulumi secret by the component."""
     provider: pulumi.ProviderResource | None = None
-    """Explicit pulumi-aws provider for every child (S3-compatible endpoints); None uses the default provider."""
+    """Explicit pulumi-aws provider for every child; None uses the one given in ``opts`` (``provider`` or
+    ``providers``), else the default provider."""
 
 
 @dataclass
@@ -88,7 +90,9 @@ class S3MediaStorage(pulumi.ComponentResource):
     plan_notes: list[str]
 
     def __init__(self, name: str, args: S3MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
+        # Protected like its buckets, and so are all its children: removing a protected website then changes
+        # nothing, instead of deleting its policies, CORS and key before failing on the bucket.
+        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, protect_opts(args.spec)))
         spec = args.spec
         if not spec.is_s3:
             raise ValueError(f"S3MediaStorage needs an S3 cloud, not {spec.cloud!r}; use WebsiteMediaStorage")
@@ -97,7 +101,7 @@ class S3MediaStorage(pulumi.ComponentResource):
         self._caps = capabilities(spec.cloud)
         self._region_name = spec.region or ""
         self._resource_region = self._region_name if self._caps.region_on_resources else None
-        self._child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self._child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, protect=spec.protect)
         self.plan_notes = self._notes()
         self._endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
         self._dsn_region = self._region_name if self._caps.region_in_dsn else None

@@ -8,10 +8,12 @@ from typing import Any
 
 import pulumi
 
+from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.spec import StorageSpec
 
 TYPE = "divio:storage:WebsiteMediaStorage"
+_AWS_BUCKET = "aws:s3/bucket:Bucket"
 
 # Outputs every cloud provides, under the same names.
 COMMON_OUTPUTS: tuple[str, ...] = ("media_url", "storage_dsn", "private_storage_dsn")
@@ -26,6 +28,10 @@ class WebsiteMediaStorageArgs:
     """Static access key id (S3-compatible providers with ``credentials: static``)."""
     secret_access_key: pulumi.Input[str] | None = None
     """Static secret key (S3-compatible providers with ``credentials: static``); kept secret."""
+    provider: pulumi.ProviderResource | None = None
+    """The pulumi-aws provider for an S3 cloud, e.g. one shared by every website on the same endpoint and key.
+    ``opts=ResourceOptions(providers=[...])`` works too. Without either, an S3-compatible endpoint gets a provider
+    of its own (from ``access_key_id`` / ``secret_access_key``), and AWS uses the default provider."""
 
 
 class WebsiteMediaStorage(pulumi.ComponentResource):
@@ -41,18 +47,20 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
     private_storage_dsn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
         spec = args.spec
-        child_opts = pulumi.ResourceOptions(parent=self)
+        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, protect_opts(spec)))
+        child_opts = pulumi.ResourceOptions(parent=self, protect=spec.protect)
         if spec.is_s3:
             s3 = importlib.import_module("divio_storage_infra.components.s3")
+            # A provider from the caller (args, or opts.provider / opts.providers, which children inherit) wins.
+            given = args.provider or self.get_provider(_AWS_BUCKET)
             self.store = s3.S3MediaStorage(
                 name,
                 s3.S3MediaStorageArgs(
                     spec=spec,
                     access_key_id=args.access_key_id,
                     secret_access_key=args.secret_access_key,
-                    provider=_s3_provider(name, spec, args, child_opts),
+                    provider=given if given is not None else _s3_provider(name, spec, args, child_opts),
                 ),
                 child_opts,
             )

@@ -1,7 +1,13 @@
-"""Deterministic physical names from a spec: same spec, same names, so a PR diff shows the real name.
+"""Deterministic logical and physical names from a spec: same spec, same names, so a PR diff shows the real name.
 
-Globally unique names (S3 buckets, Azure storage accounts) end in a short hash of the website, environment
-and role; the readable part in front is shortened when needed, never the hash, so long slugs stay valid.
+Every name is injective over valid specs: two different website/environment pairs never share one. Slugs have no
+``--`` and no leading or trailing hyphen, so ``<website>-<environment>`` can be split back at its last hyphen when
+the environment has none; that form (the names deployed stacks already have) is kept there. An environment with
+a hyphen makes the split ambiguous (``shop-eu``/``live`` vs ``shop``/``eu-live``), so those names change form:
+the logical name separates the parts with ``--``, physical names end in a short hash. Globally unique names
+(S3 buckets, Azure storage accounts) always end in a hash of website, environment and role; the readable part in
+front is shortened when needed, never the hash, so long slugs stay valid. A hash is 8 base-36 characters
+(about 41 bits); registry validation reports the (improbable) collision of two hashes before anything is declared.
 """
 
 from __future__ import annotations
@@ -56,9 +62,41 @@ def private_bucket_name(spec: StorageSpec) -> str:
     return bucket_name(spec, "private")
 
 
+def _unambiguous(spec: StorageSpec) -> bool:
+    """True when ``<website>-<environment>`` splits back at its last hyphen: the environment has no hyphen."""
+    return "-" not in spec.environment
+
+
+def logical_name(spec: StorageSpec) -> str:
+    """The component's logical (URN) name: ``<website>-<env>``, or ``<website>--<env>`` when env has a hyphen.
+
+    Children are named ``<logical name>-<part>``. Injective: the first form splits at its last hyphen, the second
+    at its only ``--``, and only the second contains ``--``.
+    """
+    if _unambiguous(spec):
+        return f"{spec.website}-{spec.environment}"
+    return f"{spec.website}--{spec.environment}"
+
+
+def legacy_logical_name(spec: StorageSpec) -> str:
+    """The logical name before names were made injective (``<website>-<env>``): the alias that keeps old URNs."""
+    return f"{spec.website}-{spec.environment}"
+
+
+def _readable_or_hashed(spec: StorageSpec, role: str, limit: int) -> str:
+    """``<website>-<env>-<role>`` when it fits and splits unambiguously, else the same with a hash, <= ``limit``.
+
+    The plain form ends in ``-<role>``; the hashed one ends in ``-<8-character hash>``, so the two never meet.
+    """
+    readable = f"{spec.website}-{spec.environment}-{role}"
+    if _unambiguous(spec) and len(readable) <= limit:
+        return readable
+    return _fit(readable, short_hash(role, spec.website, spec.environment), limit)
+
+
 def iam_user_name(spec: StorageSpec) -> str:
-    """Name of the website's IAM user (<= 64 chars): ``<website>-<env>-media``."""
-    return _fit(f"{spec.website}-{spec.environment}", "media", 64)
+    """Name of the website's IAM user (<= 64 chars): ``<website>-<env>-media``, hashed when long or ambiguous."""
+    return _readable_or_hashed(spec, "media", 64)
 
 
 def storage_account_name(spec: StorageSpec) -> str:
@@ -73,7 +111,8 @@ def storage_account_name(spec: StorageSpec) -> str:
 
 
 def resource_group_name(spec: StorageSpec) -> str:
-    """Azure resource group: the spec's existing one, else ``<website>-<env>-media`` (<= 90 chars)."""
+    """Azure resource group: the spec's existing one, else ``<website>-<env>-media`` (<= 90 chars; hashed when
+    the environment has a hyphen)."""
     if spec.resource_group_name is not None:
         return spec.resource_group_name
-    return _fit(f"{spec.website}-{spec.environment}", "media", 90)
+    return _readable_or_hashed(spec, "media", 90)

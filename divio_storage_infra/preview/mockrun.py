@@ -1,14 +1,18 @@
 """Run a Pulumi program under the SDK's mock runtime and record everything it declares.
 
 ``Mocks.new_resource`` does not see parents, dependencies or resource options, but the mock monitor receives
-the whole registration request; :class:`RecordingMonitor` keeps it. Secrets and unknowns keep their markers
-(:class:`Secret`, :data:`UNKNOWN`), so callers can assert that a value is secret and ``plan`` can mask it.
+the whole registration request; :class:`RecordingMonitor` keeps it, and computes URNs as the engine does (the
+whole parent type chain, the stack's root type left out) where the SDK's mock monitor keeps only the last parent
+type. Two registrations with one URN fail the run with :class:`DuplicateUrnError`, as the engine would.
+Secrets and unknowns keep their markers (:class:`Secret`, :data:`UNKNOWN`), so callers can assert that a value
+is secret and ``plan`` can mask it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +31,26 @@ _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class DuplicateUrnError(Exception):
+    """Two registrations share one URN (the engine aborts such a program); names both declarations."""
+
+    def __init__(self, urn: str, first: DeclaredResource, second_parent: str | None) -> None:
+        def where(parent: str | None) -> str:
+            top = parent is None or parent.split("::")[2:3] == [_STACK_TYPE]
+            return "at the top level" if top else f"under {parent}"
+
+        # Sorted, not in registration order: the SDK registers from several threads, the message must not vary.
+        first_where, second_where = sorted((where(first.parent), where(second_parent)))
+        super().__init__(
+            f"duplicate URN {urn}: declared twice, as {first.type} {first.name!r} {first_where} and as "
+            f"{first.type} {first.name!r} {second_where}; give one of them another name"
+        )
+        self.urn = urn
 
 
 class _Unknown:
@@ -145,34 +169,60 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.declared = Declared()
         self.unknown_invokes = unknown_invokes
+        # URN -> the type chain it was made with ("a$b$c"), so children extend their parent's whole chain.
+        self._chains: dict[str, str] = {}
+        self._by_urn: dict[str, DeclaredResource] = {}
+        self.duplicates: list[DuplicateUrnError] = []
+        self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: ``urn:pulumi:<stack>::<project>::<parent chain>$<type>::<name>``, root stack left out."""
+        chain = type_
+        if parent and type_ != _STACK_TYPE:
+            parent_chain = self._chains.get(parent)
+            if parent_chain is None:  # a parent this monitor never made: read its chain from the URN itself
+                parent_chain = parent.split("::")[2]
+            if parent_chain != _STACK_TYPE:
+                chain = f"{parent_chain}${type_}"
+        urn = "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), chain, name])
+        self._chains[urn] = chain
+        return urn
 
     def RegisterResource(self, request: Any) -> Any:
+        if request.type == _STACK_TYPE:
+            return super().RegisterResource(request)
+        declared = self._declared(request)
+        with self._lock:  # the SDK registers from several threads; check and claim the URN in one step
+            first = self._by_urn.setdefault(declared.urn, declared)
+        if first is not declared:
+            # Raised by run() once the program is done: raised here, it would only fail an SDK future.
+            self.duplicates.append(DuplicateUrnError(declared.urn, first, declared.parent))
+            return super().RegisterResource(request)
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return response
-        urn = self.make_urn(request.parent, request.type, request.name)
-        self.declared.resources.append(
-            DeclaredResource(
-                urn=urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent or None,
-                custom=bool(request.custom),
-                protect=bool(request.protect),
-                retain_on_delete=bool(request.retainOnDelete),
-                delete_before_replace=bool(request.deleteBeforeReplace),
-                dependencies=sorted(set(request.dependencies)),
-                property_dependencies={
-                    k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items()) if v.urns
-                },
-                provider=request.provider or None,
-                ignore_changes=list(request.ignoreChanges),
-                additional_secret_outputs=list(request.additionalSecretOutputs),
-                aliases=[json_format.MessageToDict(a) for a in request.aliases],
-                inputs=_struct(request.object),
-            )
-        )
+        self.declared.resources.append(declared)
         return response
+
+    def _declared(self, request: Any) -> DeclaredResource:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        return DeclaredResource(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items()) if v.urns
+            },
+            provider=request.provider or None,
+            ignore_changes=list(request.ignoreChanges),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            aliases=[json_format.MessageToDict(a) for a in request.aliases],
+            inputs=_struct(request.object),
+        )
 
     def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":
@@ -259,6 +309,8 @@ def run(
         # the program's exports (set_mocks also gave the settings a fresh RPC manager and output set).
         pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
         loop.run_until_complete(run_in_stack(program))
+        if monitor.duplicates:
+            raise monitor.duplicates[0]
     finally:
         # A failed program leaves output tasks bound to this loop: cancel them here (left alone they would be
         # reported as destroyed while pending at exit) and forget them (the next run would wait on them forever).

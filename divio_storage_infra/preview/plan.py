@@ -8,6 +8,8 @@ The document is a stable contract, documented in docs/plan-format.md; :mod:`.ren
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import json
 import os
 import sys
@@ -23,7 +25,7 @@ from divio_storage_infra.preview.stackconfig import StackConfig
 if TYPE_CHECKING:
     from divio_storage_infra.preview.mockrun import Declared, DeclaredResource
 
-FORMAT = "divio-storage-plan/v1"
+FORMAT = "divio-storage-plan/v2"
 """The ``format`` field of the JSON document; bumped only on an incompatible change (see docs/plan-format.md)."""
 SECRET_TEXT = "[secret]"
 UNKNOWN_TEXT = "(known after apply)"
@@ -158,9 +160,14 @@ def _translate(error: Exception, scrub: Scrubber) -> Exception:
     """The error to raise for a failed run: the program's SpecError, a PlanError, or a masked traceback."""
     import pulumi
 
+    from divio_storage_infra.preview.mockrun import DuplicateUrnError
+
     for cause in _chain(error):
         if isinstance(cause, SpecError):
             return _scrub_spec_error(cause, scrub)
+    for cause in _chain(error):
+        if isinstance(cause, DuplicateUrnError):
+            return PlanError(scrub.text(str(cause)))
     for cause in _chain(error):
         if isinstance(cause, pulumi.ConfigTypeError | pulumi.ConfigMissingError):
             return PlanError(scrub.text(str(cause)))
@@ -187,15 +194,19 @@ def _scrub_spec_error(error: SpecError, scrub: Scrubber) -> SpecError:
     """``error`` itself when its message holds no secret, else a copy with secrets masked."""
     if scrub.text(str(error)) == str(error):
         return error
-    problems = [
-        Problem(
-            scrub.text(p.field),
-            scrub.value(p.value) if isinstance(p.value, str | list | dict) else p.value,
-            scrub.text(p.allowed),
+    # dataclasses.replace keeps a Problem subclass (a registry entry's position, website and environment).
+    problems: list[Problem] = [
+        dataclasses.replace(
+            p,
+            field=scrub.text(p.field),
+            value=scrub.value(p.value) if isinstance(p.value, str | list | dict) else p.value,
+            allowed=scrub.text(p.allowed),
         )
         for p in error.problems
     ]
-    return SpecError(problems, context=scrub.text(error.context))
+    scrubbed = copy.copy(error)
+    type(error).__init__(scrubbed, problems, context=scrub.text(error.context))
+    return scrubbed
 
 
 def _document(stack_config: StackConfig, declared: Declared) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from typing import Any
 from divio_storage_infra.preview.plan import SECRET_TEXT, UNKNOWN_TEXT
 
 _INDENT = "    "
+# The facade's type token (a contract of the components); each one is a website/environment in the summary.
+WEBSITE_TYPE = "divio:storage:WebsiteMediaStorage"
 
 
 def render_json(document: Mapping[str, Any]) -> str:
@@ -40,6 +42,9 @@ def render_text(document: Mapping[str, Any]) -> str:
         for found in violations:
             by_resource.setdefault(found["urn"] if found["urn"] in by_urn else None, []).append(found)
     lines.append("")
+    summary = _website_lines(resources, children)
+    if summary:
+        lines.extend(["Websites:", *summary, ""])
 
     def walk(parent: str | None, depth: int) -> None:
         for resource in sorted(children.get(parent, []), key=lambda r: str(r["urn"])):
@@ -74,6 +79,29 @@ def _violation_line(found: Mapping[str, Any], depth: int) -> str:
     """``! <level> <policy>: <message>``, continuation lines indented under it."""
     message = str(found["message"]).replace("\n", "\n" + _INDENT * (depth + 1))
     return f"{_INDENT * depth}! {found['enforcement']} {found['policy']}: {message}"
+
+
+def _website_lines(resources: list[dict[str, Any]], children: Mapping[str | None, list[dict[str, Any]]]) -> list[str]:
+    """One line per website component: who it is (from its tags), what it holds, how much of it is protected."""
+    lines: list[str] = []
+    for site in sorted((r for r in resources if r["type"] == WEBSITE_TYPE), key=lambda r: str(r["urn"])):
+        below: list[dict[str, Any]] = []
+        pending = [site]
+        while pending:
+            current = pending.pop()
+            below.append(current)
+            pending.extend(children.get(current["urn"], []))
+        tags = next((t for r in below if isinstance(t := r["inputs"].get("tags"), dict) and "website" in t), {})
+        who = f"{tags['website']}/{tags.get('environment', '?')}" if tags else str(site["name"])
+        protected = sum(1 for r in below if r["protect"])
+        guard = "all protected" if protected == len(below) else f"{protected} protected"
+        kinds = sorted({str(r["type"]).rsplit(":", 1)[-1] for r in below if r["custom"]})
+        held = ", ".join(kind for kind in kinds if kind in _STORES) or "no stores"
+        lines.append(f"{_INDENT}{who} ({site['name']}): {len(below)} resources, {guard}; {held}")
+    return lines
+
+
+_STORES = frozenset({"Bucket", "StorageAccount", "BlobContainer", "User"})
 
 
 def _label(urn: str, by_urn: Mapping[str, Mapping[str, Any]]) -> str:

@@ -17,31 +17,21 @@ from typing import Any
 
 import yaml
 
+from divio_storage_infra.yamlread import Loader, problem
+
 PROJECT_FILES: tuple[str, ...] = ("Pulumi.yaml", "Pulumi.yml")
 SECURE_PLACEHOLDER = "secret-not-decrypted-offline"
 """What a ``secure:`` config value reads as under ``plan``; its key is secret, so the plan shows ``[secret]``."""
 
 _DECLARATION_KEYS = frozenset({"type", "description", "default", "value", "items", "secret"})
 _STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-_BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# The loader and the YAML error text are shared with the platform registry reader.
+_Loader = Loader
+_yaml_problem = problem
 
 
 class StackConfigError(ValueError):
     """The project or stack config cannot be read: missing file, wrong shape, unknown stack."""
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML as the Pulumi CLI reads it (YAML 1.2 core): ``yes``/``on`` and dates stay strings."""
-
-
-# PyYAML implements YAML 1.1, where `yes`, `no`, `on`, `off` are booleans and bare dates become date objects;
-# the Pulumi CLI keeps them as strings, and a date object would not survive the JSON hand-over anyway.
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 @dataclass(frozen=True)
@@ -133,14 +123,19 @@ def load_project(directory: Path) -> Project:
     )
 
 
-def load_stack(project: Project, stack: str) -> StackConfig:
-    """The config of stack ``stack`` (a name, or ``org/project/name``) from the project's stack config dir."""
+def stack_name(stack: str) -> str:
+    """The name part of ``stack`` (a name, or ``org/project/name``); StackConfigError when it is not one."""
     parts = stack.split("/")
     if len(parts) > 3 or not all(_STACK_NAME_RE.match(p) and p not in (".", "..") for p in parts):
         raise StackConfigError(
             f"{stack!r} is not a stack name ([org/[project/]]name of letters, digits, '_', '.', '-')"
         )
-    name = parts[-1]
+    return parts[-1]
+
+
+def load_stack(project: Project, stack: str) -> StackConfig:
+    """The config of stack ``stack`` (a name, or ``org/project/name``) from the project's stack config dir."""
+    name = stack_name(stack)
     path = project.stack_file(name)
     if not path.is_file():
         known = project.stacks()
@@ -149,6 +144,18 @@ def load_stack(project: Project, stack: str) -> StackConfig:
             f"no config for stack {name!r}: {path} does not exist (stacks in {project.stack_config_dir}: {listing})"
         )
     return load_stack_file(project, path, stack=name)
+
+
+def without_config(project: Project, stack: str) -> StackConfig:
+    """Stack ``stack`` without a config file: only ``Pulumi.yaml``'s config, as ``pulumi`` runs a new stack."""
+    return StackConfig(
+        project=project,
+        stack=stack,
+        source=project.stack_file(stack),
+        config=dict(sorted(project.defaults.items())),
+        secret_keys=tuple(sorted(project.secret_keys)),
+        notes=(f"stack {stack} has no config file; the program ran without stack config",),
+    )
 
 
 def load_stack_file(project: Project, path: Path, *, stack: str | None = None) -> StackConfig:
@@ -205,14 +212,6 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
     finally:
         loader.dispose()
     return raw, nodes
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    """Where and what, without PyYAML's snippet of the offending line: that line may hold a secret."""
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem or error.context}"
-    return type(error).__name__
 
 
 def _pairs(path: Path, node: yaml.MappingNode) -> list[tuple[str, yaml.Node]]:

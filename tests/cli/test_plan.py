@@ -45,6 +45,10 @@ SNAPSHOT_STACKS = [
     "example-exoscale-live",
 ]
 
+# The platform example (stacks/platform, many websites in one program), planned with --program.
+PLATFORM = ROOT / "stacks" / "platform"
+PLATFORM_SNAPSHOT = "platform-example"
+
 # Real-looking secrets that must never reach stdout or stderr.
 CIPHERTEXT = "v1:q8Ldx3ZpR0eMfK2h:Zm9vYmFyYmF6cXV4cXV1eHl6enk="
 PLAIN_TOKEN = "tok_Zx81QwErTy55+plain/secret"
@@ -177,9 +181,14 @@ def example_json() -> dict[str, Any]:
 # --- the contract ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", SNAPSHOT_STACKS)
+@pytest.mark.parametrize("stack", [*SNAPSHOT_STACKS, PLATFORM_SNAPSHOT])
 def test_json_matches_snapshot(stack: str) -> None:
-    actual = ok(run_plan("--stack", stack, "--format", "json"))
+    if stack == PLATFORM_SNAPSHOT:
+        actual = ok(run_plan("--program", "stacks/platform", "--format", "json"))
+        stack_file = PLATFORM / "Pulumi.example.yaml"
+    else:
+        actual = ok(run_plan("--stack", stack, "--format", "json"))
+        stack_file = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
     path = SNAPSHOTS / f"{stack}.json"
     if os.environ.get(UPDATE_ENV) == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +198,7 @@ def test_json_matches_snapshot(stack: str) -> None:
     assert actual.decode() == expected.decode(), f"plan of {stack} changed; if intended, rerun with {UPDATE_ENV}=1"
     assert actual == expected
     # Whatever the stack file encrypts stays out, even in its encrypted form.
-    for secure in secure_values(yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())):
+    for secure in secure_values(yaml.safe_load(stack_file.read_text())):
         assert secure.encode() not in actual
 
 
@@ -229,7 +238,7 @@ def test_same_bytes_wherever_the_checkout_lives(tmp_path: Path) -> None:
 
 def test_no_arguments_plans_example_live_in_text(example_json: dict[str, Any]) -> None:
     text = ok(run_plan()).decode()
-    assert text.startswith("Plan of stack example-live (project divio-storage), divio-storage-plan/v1\n")
+    assert text.startswith(f"Plan of stack example-live (project divio-storage), {plan.FORMAT}\n")
     for resource in example_json["resources"]:
         assert f"+ {resource['type']} {json.dumps(resource['name'])}" in text
     for key in example_json["outputs"]:
@@ -521,3 +530,147 @@ def test_only_azure_plans_import_the_azure_sdk(stack: str, loads_azure: bool) ->
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == str(loads_azure)
+
+
+# --- URNs, --program and the platform example ----------------------------------------------------------------------
+
+
+def test_urns_are_the_engines(example_json: dict[str, Any]) -> None:
+    by_name = {(r["type"], r["name"]): r["urn"] for r in example_json["resources"]}
+    prefix = "urn:pulumi:example-live::divio-storage::"
+    website = "divio:storage:WebsiteMediaStorage"
+    assert by_name[(website, "example-live")] == f"{prefix}{website}::example-live"
+    assert by_name[("aws:s3/bucket:Bucket", "example-live-media")] == (
+        f"{prefix}{website}$divio:storage:S3MediaStorage$aws:s3/bucket:Bucket::example-live-media"
+    )
+    assert not any("pulumi:pulumi:Stack" in urn for urn in by_name.values())
+
+
+def _descendants(document: dict[str, Any], urn: str) -> list[dict[str, Any]]:
+    """The resource ``urn`` and everything below it, following ``parent``."""
+    by_urn = {r["urn"]: r for r in document["resources"]}
+
+    def under(resource: dict[str, Any]) -> bool:
+        while resource is not None:
+            if resource["urn"] == urn:
+                return True
+            resource = by_urn.get(resource["parent"])
+        return False
+
+    return [r for r in document["resources"] if under(r)]
+
+
+def test_platform_example_plans_the_same_bytes_twice() -> None:
+    first = ok(run_plan("--program", "stacks/platform", "--format", "json", seed="11"))
+    second = ok(
+        run_plan("--program", str(PLATFORM), "--stack", "example", "--format", "json", seed="12", cwd=ROOT / "docs")
+    )
+    assert first == second
+    document = json.loads(first)
+    websites = [r for r in document["resources"] if r["type"] == "divio:storage:WebsiteMediaStorage"]
+    assert len(websites) >= 24
+    assert all(r["protect"] for r in document["resources"] if r["type"] != "pulumi:providers:aws")
+    clouds = {r["type"].split(":")[0] for r in document["resources"] if r["custom"]}
+    assert {"aws", "azure-native", "pulumi"} <= clouds
+    # One output per website and environment, DSNs masked.
+    assert len(document["outputs"]) == len(websites)
+    assert all(
+        outputs["storage_dsn"] == "[secret]" for outputs in document["outputs"].values() if "storage_dsn" in outputs
+    )
+    # The static keys never appear, nor their ciphertexts.
+    assert b"EXOplatformmain0123456789" not in first
+    text = ok(run_plan("--program", "stacks/platform")).decode()
+    assert "\nWebsites:\n" in text
+    for who, name in (("shop-eu/live", "shop-eu-live"), ("shop/eu-live", "shop--eu-live")):
+        site = next(r["urn"] for r in websites if r["name"] == name)
+        below = _descendants(document, site)
+        assert f"    {who} ({name}): {len(below)} resources, all protected; Bucket, User\n" in text
+
+
+PLAIN_PROJECT = """\
+name: plain
+runtime: python
+"""
+
+PLAIN_PROGRAM = """\
+import pulumi
+import pulumi_aws as aws
+
+name = pulumi.Config().get("bucketName") or "no-config-bucket"
+aws.s3.Bucket("media", bucket=name)
+if pulumi.Config().get("twice"):
+    aws.s3.Bucket("media", bucket=name)
+"""
+
+
+def make_plain_project(directory: Path, stacks: dict[str, str] | None = None) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "Pulumi.yaml").write_text(PLAIN_PROJECT)
+    (directory / "__main__.py").write_text(PLAIN_PROGRAM)
+    for name, text in (stacks or {}).items():
+        (directory / f"Pulumi.{name}.yaml").write_text(text)
+    return directory
+
+
+def bucket_name_in(result: subprocess.CompletedProcess[bytes]) -> tuple[str, str]:
+    document = json.loads(ok(result))
+    bucket = next(r for r in document["resources"] if r["type"] == "aws:s3/bucket:Bucket")
+    return document["stack"], bucket["inputs"]["bucket"]
+
+
+def test_program_without_stack_config_runs_with_no_config(tmp_path: Path) -> None:
+    project = make_plain_project(tmp_path / "plain")
+    assert bucket_name_in(run_plan("--program", str(project), "--format", "json", cwd=tmp_path)) == (
+        "dev",
+        "no-config-bucket",
+    )
+    # A named stack without a config file also runs with no config, as a new Pulumi stack does.
+    result = run_plan("--program", "plain", "--stack", "prod", "--format", "json", cwd=tmp_path)
+    assert bucket_name_in(result) == ("prod", "no-config-bucket")
+    assert "stack prod has no config file; the program ran without stack config" in json.loads(result.stdout)["notes"]
+
+
+def test_program_uses_its_only_stack_or_asks_for_one(tmp_path: Path) -> None:
+    project = make_plain_project(tmp_path / "plain", {"live": "config:\n  plain:bucketName: live-bucket\n"})
+    assert bucket_name_in(run_plan("--program", str(project), "--format", "json")) == ("live", "live-bucket")
+    (project / "Pulumi.stage.yaml").write_text("config:\n  plain:bucketName: stage-bucket\n")
+    result = run_plan("--program", str(project))
+    assert result.returncode == 2
+    assert b"has several stacks (live, stage); pass --stack to choose one" in result.stderr
+    assert bucket_name_in(run_plan("--program", str(project), "--stack", "stage", "--format", "json")) == (
+        "stage",
+        "stage-bucket",
+    )
+    both = run_plan("--program", str(project), "--project-dir", str(project))
+    assert both.returncode == 2 and b"give one" in both.stderr
+
+
+def test_duplicate_urns_exit_2_naming_both(tmp_path: Path) -> None:
+    project = make_plain_project(tmp_path / "plain", {"dev": "config:\n  plain:twice: yes\n"})
+    result = run_plan("--program", str(project))
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith(
+        "error: duplicate URN urn:pulumi:dev::plain::aws:s3/bucket:Bucket::media: declared twice, "
+        "as aws:s3/bucket:Bucket 'media' at the top level and as aws:s3/bucket:Bucket 'media' at the top level"
+    )
+    assert "Traceback" not in stderr and result.stdout == b""
+
+
+def test_a_bad_registry_exits_2_listing_every_problem(tmp_path: Path) -> None:
+    platform_copy = tmp_path / "platform"
+    shutil.copytree(PLATFORM, platform_copy)
+    registry = platform_copy / "websites.yaml"
+    registry.write_text(
+        registry.read_text()
+        + "  - {website: shop, environment: live}\n"
+        + "  - {website: extra, environment: live, cloud: exoscale, region: ch-gva-2, credentials: static,\n"
+        + "     credentialsKey: exoscale-unknown}\n"
+    )
+    result = run_plan("--program", str(platform_copy))
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: invalid website registry websites.yaml: 2 problems\n")
+    assert "  - websites[27] (shop/live): website/environment: 'shop/live' is not allowed;" in stderr
+    assert "  - websites[28] (extra/live): credentialsKey: 'exoscale-unknown' is not allowed;" in stderr
+    assert "Traceback" not in stderr and result.stdout == b""

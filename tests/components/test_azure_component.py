@@ -172,8 +172,8 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
     for child in children:
         assert child.parent == root.urn, child.name
         assert child.custom is True
-        # Data lives in the group, the account and the containers; settings are not protected.
-        assert child.protect is (child.type in (T_GROUP, T_ACCOUNT, T_CONTAINER)), child.name
+        # Every child is protected, settings too: removing the website must change nothing at all.
+        assert child.protect is True, child.name
         assert child.retain_on_delete is False, child.name
 
     group = declared.one(T_GROUP)
@@ -395,7 +395,7 @@ def test_versioning_expires_old_versions_through_a_management_policy() -> None:
     assert blob_service.inputs["isVersioningEnabled"] is True
     policy = declared.one(T_POLICY, f"{NAME}-lifecycle")
     assert policy.parent == root.urn
-    assert policy.protect is False
+    assert policy.protect is True
     assert policy.dependencies == sorted([account.urn, blob_service.urn])
     assert policy.inputs == {
         "accountName": ACCOUNT,

@@ -146,8 +146,8 @@ def test_declared_graph(private: bool, credentials: str, cors: str, versioning: 
 
     for child in children:
         assert child.parent == root.urn, child.name
-        data_bearing = child.type == "aws:s3/bucket:Bucket"
-        assert child.protect is data_bearing, child.name
+        # Every child is protected, not only the buckets: removing the website must change nothing at all.
+        assert child.protect is True, child.name
 
     for role, bucket_name, public in (("media", public_name, True), ("private", private_name, False)):
         if role not in roles:
@@ -321,6 +321,7 @@ def test_secret_never_appears_outside_secret_markers() -> None:
 def test_protect_false_is_an_explicit_choice() -> None:
     _, declared = declare(privateStorage=True, protect=False)
     assert [r.protect for r in declared.by_type("aws:s3/bucket:Bucket")] == [False, False]
+    assert [r.name for r in declared.resources if r.protect] == []
 
 
 def test_private_only_website() -> None:

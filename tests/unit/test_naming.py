@@ -163,3 +163,32 @@ def test_explicit_names_are_used_as_given_and_validated() -> None:
     with pytest.raises(SpecError) as info:
         aws_spec("example", "live", bucketName="Bad..Name")
     assert info.value.problems[0].field == "bucketName"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # The website/environment boundary moves inside a hyphenated concatenation.
+        (("shop-eu", "live"), ("shop", "eu-live")),
+        # Long slugs that agree on the first 64 characters of the readable IAM user name.
+        (("a" * 58 + "-bcd", "live"), ("a" * 58 + "-bcd", "lxve")),
+    ],
+)
+def test_iam_users_groups_and_logical_names_never_shared(first: tuple[str, str], second: tuple[str, str]) -> None:
+    a, b = aws_spec(*first), aws_spec(*second)
+    assert naming.iam_user_name(a) != naming.iam_user_name(b)
+    assert naming.logical_name(a) != naming.logical_name(b)
+    assert naming.resource_group_name(azure_spec(*first)) != naming.resource_group_name(azure_spec(*second))
+    for spec in (a, b):
+        assert len(naming.iam_user_name(spec)) <= 64
+
+
+def test_names_of_existing_stacks_are_kept_where_unambiguous() -> None:
+    """Without a hyphen in the environment, logical, IAM user and group names are what deployed stacks have."""
+    spec = aws_spec("shop-eu", "live")
+    assert (naming.logical_name(spec), naming.iam_user_name(spec)) == ("shop-eu-live", "shop-eu-live-media")
+    assert naming.resource_group_name(azure_spec("shop-eu", "live")) == "shop-eu-live-media"
+    hyphenated = aws_spec("shop", "eu-live")
+    assert naming.logical_name(hyphenated) == "shop--eu-live"
+    assert naming.legacy_logical_name(hyphenated) == "shop-eu-live"
+    assert naming.iam_user_name(hyphenated) == "shop-eu-live-media-" + naming.short_hash("media", "shop", "eu-live")
