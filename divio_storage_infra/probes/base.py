@@ -56,7 +56,7 @@ _SIGNATURE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)\b(authorization|proxy-authorization|x-amz-security-token|x-ms-copy-source-authorization|cookie)"
-            r"(\W{0,3}\s*[:=]\s*\W{0,2})[^\r\n\"'<>]*"
+            r"([\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s\"'<>][^\r\n\"'<>]*"
         ),
         r"\1\2***",
     ),
@@ -246,7 +246,9 @@ def http_failure(error: requests.RequestException, url: str, timeout: float, *, 
     names the server (default: the URL's host and port)."""
     target = target or urlsplit(url).netloc
     if isinstance(error, DeadlineExceeded):
-        return f"{target} did not finish answering within the deadline ({timeout:g} s per request): {error}"
+        if error.limit + 0.05 < timeout:
+            return f"{target} did not finish answering before the run's deadline"
+        return f"{target} did not finish answering within {timeout:g} s (the deadline per request, --timeout)"
     if isinstance(error, BodyTooLarge):
         return f"{target} sent an answer too large to be a probe's: {error}"
     if isinstance(error, NotHttp):

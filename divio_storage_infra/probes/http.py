@@ -29,7 +29,11 @@ _CHUNK = 64 * 1024
 
 
 class DeadlineExceeded(requests.Timeout):
-    """The request did not finish (connect, answer and body) within its wall-clock limit."""
+    """The request did not finish (connect, answer and body) within its wall-clock limit of ``limit`` seconds."""
+
+    def __init__(self, message: str, *, limit: float = 0.0) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class BodyTooLarge(requests.RequestException):
@@ -211,7 +215,7 @@ class BoundedSession(requests.Session):
         """Send the request and read its whole body, within the time left and the body cap."""
         limit = self.time_left()
         if limit <= 0:
-            raise DeadlineExceeded(f"no time left for {method!r} (the run's deadline has passed)")
+            raise DeadlineExceeded("no time left: the run's deadline has passed", limit=0.0)
         kwargs["stream"] = True
         given = kwargs.get("timeout")
         connect = self.connect_timeout
@@ -228,18 +232,18 @@ class BoundedSession(requests.Session):
         try:
             response = super().request(method, url, *args, **kwargs)
             try:
-                body = self._read_body(response, watch)
+                body = self._read_body(response, watch, limit)
             finally:
                 response.close()
         except (DeadlineExceeded, BodyTooLarge):
             raise
         except requests.RequestException as error:
             if watch.expired:
-                raise DeadlineExceeded(f"no complete answer within {limit:g} s") from None
+                raise DeadlineExceeded(f"no complete answer within {limit:g} s", limit=limit) from None
             raise _classified(error) from None
         except OSError as error:
             if watch.expired:
-                raise DeadlineExceeded(f"no complete answer within {limit:g} s") from None
+                raise DeadlineExceeded(f"no complete answer within {limit:g} s", limit=limit) from None
             raise requests.ConnectionError(f"{type(error).__name__} while talking to the server") from None
         finally:
             timer.cancel()
@@ -250,7 +254,7 @@ class BoundedSession(requests.Session):
         response.raw = BufferedBody(body)
         return response
 
-    def _read_body(self, response: requests.Response, watch: _Watch) -> bytes:
+    def _read_body(self, response: requests.Response, watch: _Watch, limit: float) -> bytes:
         parts: list[bytes] = []
         size = 0
         raw = response.raw
@@ -259,10 +263,10 @@ class BoundedSession(requests.Session):
                 chunk = raw.read(_CHUNK, decode_content=False)
             except Exception as error:  # noqa: BLE001 - any failure mid-body is reported by kind below
                 if watch.expired:
-                    raise DeadlineExceeded("the answer's body did not arrive in time") from None
+                    raise DeadlineExceeded(f"the body did not arrive within {limit:g} s", limit=limit) from None
                 raise requests.ConnectionError(f"the answer's body broke off ({type(error).__name__})") from None
             if watch.expired:
-                raise DeadlineExceeded("the answer's body did not arrive in time")
+                raise DeadlineExceeded(f"the body did not arrive within {limit:g} s", limit=limit)
             if not chunk:
                 return b"".join(parts)
             size += len(chunk)
