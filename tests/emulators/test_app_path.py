@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
+from azure.storage.blob import BlobServiceClient
 from support.apply_declared import (
     apply_aws,
     apply_azure,
@@ -29,7 +30,6 @@ from support.apply_declared import (
     exported,
     s3_emulator_dsn,
 )
-from azure.storage.blob import BlobServiceClient
 from support.emulators import AZURITE_ACCOUNT, Emulator
 
 from divio_storage_infra.core import naming

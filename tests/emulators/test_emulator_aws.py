@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
+from conftest import IamWorld
 from support.apply_declared import (
     AwsApplied,
     UnappliedResource,
@@ -25,8 +27,6 @@ from support.apply_declared import (
     exported,
     s3_emulator_dsn,
 )
-from botocore.exceptions import ClientError
-from conftest import IamWorld
 from support.emulators import Emulator, s3_client
 
 from divio_storage_infra.cli.main import main

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import requests
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob import ContainerClient
 from support.apply_declared import (
     AzureApplied,
     UnappliedResource,
@@ -25,8 +27,6 @@ from support.apply_declared import (
     declared_with,
     exported,
 )
-from azure.core.exceptions import HttpResponseError
-from azure.storage.blob import ContainerClient
 from support.emulators import Emulator, azurite_service
 
 from divio_storage_infra.cli.main import main

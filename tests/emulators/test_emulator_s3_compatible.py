@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from support.apply_declared import (
     AwsApplied,
     UnappliedResource,
@@ -34,7 +35,6 @@ from support.apply_declared import (
     exported,
     with_endpoint_url,
 )
-from botocore.exceptions import ClientError
 from support.emulators import Emulator, s3_client
 
 from divio_storage_infra.cli.main import main

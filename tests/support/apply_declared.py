@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from support.emulators import AZURITE_ACCOUNT, AZURITE_KEY, MOTO_ADMIN_KEY, Emulator, azurite_service, s3_client
 from pulumi.runtime import mocks as pulumi_mocks
 
 from divio_storage_infra import program
@@ -35,6 +34,7 @@ from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import UNKNOWN, Declared, DeclaredResource, Secret
+from support.emulators import AZURITE_ACCOUNT, AZURITE_KEY, MOTO_ADMIN_KEY, Emulator, azurite_service, s3_client
 
 # What the mocks answer for values only the cloud knows; the appliers replace them with the emulator's.
 MOCK_KEY_ID = "AKIAMOCKRUNPLACEHOLD"
