@@ -17,31 +17,18 @@ from typing import Any
 
 import yaml
 
+from divio_storage_infra.preview import yamlfile
+
 PROJECT_FILES: tuple[str, ...] = ("Pulumi.yaml", "Pulumi.yml")
 SECURE_PLACEHOLDER = "secret-not-decrypted-offline"
 """What a ``secure:`` config value reads as under ``plan``; its key is secret, so the plan shows ``[secret]``."""
 
 _DECLARATION_KEYS = frozenset({"type", "description", "default", "value", "items", "secret"})
 _STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-_BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class StackConfigError(ValueError):
-    """The project or stack config cannot be read: missing file, wrong shape, unknown stack."""
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML as the Pulumi CLI reads it (YAML 1.2 core): ``yes``/``on`` and dates stay strings."""
-
-
-# PyYAML implements YAML 1.1, where `yes`, `no`, `on`, `off` are booleans and bare dates become date objects;
-# the Pulumi CLI keeps them as strings, and a date object would not survive the JSON hand-over anyway.
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    """The project or stack config cannot be read: missing file, wrong shape, unknown stack, unsafe YAML."""
 
 
 @dataclass(frozen=True)
@@ -186,38 +173,26 @@ def load_stack_file(project: Project, path: Path, *, stack: str | None = None) -
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
-    """The document as plain values and its top-level value nodes (for raw scalar text); must be a mapping."""
+    """The document as plain values and its top-level value nodes (for raw scalar text); must be a mapping.
+
+    Read by :mod:`.yamlfile`: bounded size, depth and alias expansion, UTF-8 only, plain YAML types only.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise StackConfigError(f"cannot read {path}: {error.strerror}") from None
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return {}, {}
-        if not isinstance(root, yaml.MappingNode):
-            raise StackConfigError(f"{path}: expected a mapping at the top level")
-        nodes = dict(_pairs(path, root))
-        raw = {key: loader.construct_object(node, deep=True) for key, node in nodes.items()}
-    except yaml.YAMLError as error:
-        raise StackConfigError(f"{path}: invalid YAML: {_yaml_problem(error)}") from None
-    finally:
-        loader.dispose()
+        root = yamlfile.read_document(path)
+    except yamlfile.YamlFileError as error:
+        raise StackConfigError(str(error)) from None
+    if root is None:
+        return {}, {}
+    if not isinstance(root, yaml.MappingNode):
+        raise StackConfigError(f"{path}: expected a mapping at the top level")
+    nodes = dict(_pairs(path, root))
+    raw = {key: _construct(node) for key, node in nodes.items()}
     return raw, nodes
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    """Where and what, without PyYAML's snippet of the offending line: that line may hold a secret."""
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem or error.context}"
-    return type(error).__name__
 
 
 def _pairs(path: Path, node: yaml.MappingNode) -> list[tuple[str, yaml.Node]]:
     pairs: list[tuple[str, yaml.Node]] = []
-    for key_node, value_node in node.value:
+    for key_node, value_node in yamlfile.flatten(node):
         if not isinstance(key_node, yaml.ScalarNode) or _is_null(key_node):
             raise StackConfigError(f"{path}: line {key_node.start_mark.line + 1}: keys must be strings")
         pairs.append((key_node.value, value_node))
@@ -247,11 +222,8 @@ def _flatten(node: yaml.Node) -> tuple[str, bool]:
 
 
 def _construct(node: yaml.Node) -> Any:
-    loader = _Loader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    # The node graph was checked when the file was read: plain types only, bounded size and depth.
+    return yamlfile.to_python(node)
 
 
 def _is_secure(value: Any) -> bool:
