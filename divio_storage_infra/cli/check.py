@@ -26,6 +26,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
 from divio_storage_infra.core.rules import check_origin
 
@@ -119,14 +120,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _dsn_from(option: str, given: str | None, env_option: str, env_name: str | None, default_env: str) -> str | None:
     """The DSN given as an option, else from the named (or default) environment variable, else None."""
     if given is not None and env_name is not None:
-        raise DsnError.one(env_option, env_name, f"give {option} or {env_option}, not both")
+        raise UsageError(f"give {option} or {env_option}, not both")
     if given is not None:
         return given
     value = os.environ.get(env_name or default_env, "")
     if value.strip():
         return value
     if env_name is not None:
-        raise DsnError.one(env_option, env_name, f"environment variable {env_name} is not set or empty")
+        shown = "".join(char for char in env_name if char.isprintable())[:60]
+        raise UsageError(f"environment variable {shown} (named by {env_option}) is not set (or empty)")
     return None
 
 
@@ -142,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
     public_dsn = _dsn_from("--dsn", args.dsn, "--dsn-env", args.dsn_env, DEFAULT_ENV)
     private_dsn = _dsn_from("--private-dsn", args.private_dsn, "--private-dsn-env", args.private_dsn_env, PRIVATE_ENV)
     if public_dsn is None and private_dsn is None:
-        raise DsnError.one(
-            "--dsn", None, f"give --dsn / --private-dsn, or set {DEFAULT_ENV} / {PRIVATE_ENV} in the environment"
+        raise UsageError(
+            f"no DSN: environment variables {DEFAULT_ENV} and {PRIVATE_ENV} are not set (or empty); set one or "
+            "both, name others with --dsn-env / --private-dsn-env, or pass --dsn / --private-dsn"
         )
     stores: list[tuple[Role, ParsedDsn]] = []
     if public_dsn is not None:

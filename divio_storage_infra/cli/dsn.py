@@ -15,8 +15,9 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
+from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.app_settings import entry_for
-from divio_storage_infra.core.dsn import MASK, DsnError, ParsedDsn, parse_dsn
+from divio_storage_infra.core.dsn import MASK, ParsedDsn, parse_dsn
 
 DEFAULT_ENV = "DEFAULT_STORAGE_DSN"
 _MIN_SCRUB = 8
@@ -65,14 +66,25 @@ def run(args: argparse.Namespace) -> int:
 def _read_dsn(given: str | None, env: str | None) -> str:
     """The DSN from the argument, ``--env NAME`` or DEFAULT_STORAGE_DSN, in that order of precedence."""
     if given is not None and env is not None:
-        raise DsnError.one("--env", env, "give the DSN as an argument or with --env, not both")
+        raise UsageError("give the DSN as an argument or with --env NAME, not both")
     if given is not None:
         return given
     name = env or DEFAULT_ENV
     value = os.environ.get(name, "")
     if not value.strip():
-        raise DsnError.one("--env" if env else "DSN", name, f"set environment variable {name} to a storage DSN")
+        how = (
+            "set it to a storage DSN, or pass the DSN as an argument"
+            if env
+            else "set it to a storage DSN, name another variable with --env NAME, or pass the DSN as an argument"
+        )
+        raise UsageError(f"no DSN: environment variable {_shown_name(name)} is not set (or empty); {how}")
     return value
+
+
+def _shown_name(name: str) -> str:
+    """A variable name as given, fit to print (bounded, no control characters)."""
+    cleaned = "".join(char for char in name if char.isprintable())
+    return cleaned if len(cleaned) <= 60 else cleaned[:57] + "..."
 
 
 def _hide(parsed: ParsedDsn) -> ParsedDsn:
