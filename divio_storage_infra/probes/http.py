@@ -221,8 +221,9 @@ class BoundedSession(requests.Session):
         connect = self.connect_timeout
         if isinstance(given, tuple) and given[0] is not None:
             connect = min(connect, float(given[0]))
-        # Each socket read may wait as long as the whole request may take; the watchdog enforces the total.
-        kwargs["timeout"] = (min(connect, limit), limit)
+        # Each socket read may wait a little longer than the whole request may take: the watchdog enforces the total,
+        # and a read timeout firing first would be reported as a different failure.
+        kwargs["timeout"] = (min(connect, limit), limit + 1.0)
         watch = _Watch()
         timer = threading.Timer(limit, watch.expire)
         timer.daemon = True
@@ -238,7 +239,7 @@ class BoundedSession(requests.Session):
         except (DeadlineExceeded, BodyTooLarge):
             raise
         except requests.RequestException as error:
-            if watch.expired:
+            if watch.expired or isinstance(error, requests.ReadTimeout):
                 raise DeadlineExceeded(f"no complete answer within {limit:g} s", limit=limit) from None
             raise _classified(error) from None
         except OSError as error:
