@@ -24,7 +24,7 @@ from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.errors import Problem, SpecError
 from divio_storage_infra.core.registry import EntryProblem, PlatformEntry, Registry, RegistryError, validate_registry
 from divio_storage_infra.core.spec import StorageSpec
-from divio_storage_infra.yamlread import YamlFileError, load_file
+from divio_storage_infra.yamlfile import YamlFileError, load
 
 CREDENTIALS_CONFIG = "s3Credentials"
 """The platform stack's secret config key holding the static S3 keys by name."""
@@ -42,7 +42,7 @@ class StaticKey:
 def load_registry(path: Path, *, credentials_keys: list[str] | None = None) -> Registry:
     """Read and validate the registry file; RegistryError (a SpecError) lists every problem."""
     try:
-        raw = load_file(path)
+        raw = load(path)
     except YamlFileError as error:
         raise RegistryError([EntryProblem("(file)", path.name, str(error))], context=path.name) from None
     return validate_registry(raw, source=path.name, credentials_keys=credentials_keys)

@@ -9,7 +9,13 @@ serve the object through a signed URL. Works for S3 (AWS, S3-compatible) and Azu
 DSNs come from ``--dsn`` / ``--private-dsn`` or, keeping secrets off the command line and out of shell history,
 from the environment: ``DEFAULT_STORAGE_DSN`` and ``PRIVATE_STORAGE_DSN`` (other names with ``--dsn-env`` /
 ``--private-dsn-env``). Exit status: 0 every probe passed, 1 a probe failed, 2 bad input (malformed DSN or
-options). Nothing printed contains a secret.
+options), 130 interrupted (Ctrl-C; the probe object is removed first, or the message says where it is left).
+Nothing printed contains a secret.
+
+Bounds: ``--timeout T`` limits each request as a whole (connecting, the answer and its body, however slowly the
+server sends it) to T seconds, and each body to 1 MiB. The whole run has a deadline of
+``(probes + stores) x T + 3`` seconds (:func:`run_deadline`): probes not done by then fail with "deadline"; only
+the removal of the probe object still gets its one request.
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
 from divio_storage_infra.core.rules import check_origin
 
 if TYPE_CHECKING:
     from divio_storage_infra.probes.base import ProbeOptions, Role, StoreReport
+
+DEADLINE_SLACK = 3.0
+"""Seconds the run's deadline allows beyond one timeout per probe (setting up SDK clients, printing)."""
 
 DEFAULT_ENV = "DEFAULT_STORAGE_DSN"
 PRIVATE_ENV = "PRIVATE_STORAGE_DSN"
@@ -101,7 +111,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=5.0,
         metavar="SECONDS",
-        help="connect timeout per request (default: 5); answers may take up to four times as long",
+        help="seconds each request may take in all: connect, answer and body (default: 5); the whole run ends "
+        "within (probes + stores) x SECONDS + 3",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
 
@@ -109,14 +120,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _dsn_from(option: str, given: str | None, env_option: str, env_name: str | None, default_env: str) -> str | None:
     """The DSN given as an option, else from the named (or default) environment variable, else None."""
     if given is not None and env_name is not None:
-        raise DsnError.one(env_option, env_name, f"give {option} or {env_option}, not both")
+        raise UsageError(f"give {option} or {env_option}, not both")
     if given is not None:
         return given
     value = os.environ.get(env_name or default_env, "")
     if value.strip():
         return value
     if env_name is not None:
-        raise DsnError.one(env_option, env_name, f"environment variable {env_name} is not set or empty")
+        shown = "".join(char for char in env_name if char.isprintable())[:60]
+        raise UsageError(f"environment variable {shown} (named by {env_option}) is not set (or empty)")
     return None
 
 
@@ -132,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
     public_dsn = _dsn_from("--dsn", args.dsn, "--dsn-env", args.dsn_env, DEFAULT_ENV)
     private_dsn = _dsn_from("--private-dsn", args.private_dsn, "--private-dsn-env", args.private_dsn_env, PRIVATE_ENV)
     if public_dsn is None and private_dsn is None:
-        raise DsnError.one(
-            "--dsn", None, f"give --dsn / --private-dsn, or set {DEFAULT_ENV} / {PRIVATE_ENV} in the environment"
+        raise UsageError(
+            f"no DSN: environment variables {DEFAULT_ENV} and {PRIVATE_ENV} are not set (or empty); set one or "
+            "both, name others with --dsn-env / --private-dsn-env, or pass --dsn / --private-dsn"
         )
     stores: list[tuple[Role, ParsedDsn]] = []
     if public_dsn is not None:
@@ -149,16 +162,26 @@ def run(args: argparse.Namespace) -> int:
         )
 
     # The SDKs are imported here, not at the top: `divio-storage --help` and `dsn` must not pay for them.
-    from divio_storage_infra.probes.base import ProbeOptions
+    from divio_storage_infra.probes.base import Interrupted, ProbeOptions
+    from divio_storage_infra.probes.http import Deadline
 
+    origins = tuple(args.origins)
+    seconds = run_deadline([role for role, _ in stores], origins, args.timeout, args.fetch_custom_domain)
     options = ProbeOptions(
-        origins=tuple(args.origins),
+        origins=origins,
         refused_origin=args.refused_origin,
         connect_timeout=args.timeout,
-        read_timeout=args.timeout * 4,
+        read_timeout=args.timeout,
         fetch_custom_domain=args.fetch_custom_domain,
+        deadline=Deadline(seconds),
     )
-    reports = [check_store(parsed, role, options) for role, parsed in stores]
+    reports: list[StoreReport] = []
+    try:
+        for role, parsed in stores:
+            reports.append(check_store(parsed, role, options))
+    except Interrupted as stop:
+        print(stop.message, file=sys.stderr)
+        return 130
     if args.format == "json":
         print(render_json(reports))
     else:
@@ -166,9 +189,21 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
+def run_deadline(roles: list[Role], origins: tuple[str, ...], timeout: float, fetch_custom_domain: bool) -> float:
+    """Seconds the whole run may take: one ``timeout`` per probe and per store (the clean-up), plus slack."""
+    probes = 0
+    for role in roles:
+        if role == "public":
+            cors = len(origins) + (0 if "*" in origins else 1)
+            probes += 4 + cors + (1 if fetch_custom_domain else 0)  # write, read, public-read, delete
+        else:
+            probes += 5
+    return (probes + len(roles)) * timeout + DEADLINE_SLACK
+
+
 def check_store(parsed: ParsedDsn, role: Role, options: ProbeOptions) -> StoreReport:
     """Run every probe of one store (``public`` or ``private``) and return its report."""
-    from divio_storage_infra.probes.base import ProbeResult, Redactor, StoreClient, StoreReport, probe_store
+    from divio_storage_infra.probes.base import ProbeResult, Redactor, StoreClient, StoreReport, one_line, probe_store
 
     store: StoreClient
     try:
@@ -182,7 +217,7 @@ def check_store(parsed: ParsedDsn, role: Role, options: ProbeOptions) -> StoreRe
             store = S3Store(parsed, role, options)
     except Exception as error:  # noqa: BLE001 - an SDK that refuses the DSN's values is a failed probe, not a crash
         redact = Redactor([parsed.secret, parsed.sas_token, parsed.account_key])
-        why = redact(f"cannot set up a client: {type(error).__name__}: {error}")
+        why = one_line(redact(f"cannot set up a client: {type(error).__name__}: {error}"))
         failed = ProbeResult(role, "connect", "fail", why)
         return StoreReport(role, parsed.masked(), parsed.cloud, parsed.effective_endpoint_url, [failed])
     results = probe_store(store, options)

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
+from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.app_settings import settings_for
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import MASK, DsnError, ParsedDsn, parse_dsn
@@ -75,29 +76,43 @@ def run(args: argparse.Namespace) -> int:
 def _read_dsn(given: str | None, env: str | None) -> str:
     """The DSN from the argument, ``--env NAME`` or DEFAULT_STORAGE_DSN, in that order of precedence."""
     if given is not None and env is not None:
-        raise DsnError.one("--env", env, "give the DSN as an argument or with --env, not both")
+        raise UsageError("give the DSN as an argument or with --env NAME, not both")
     if given is not None:
         return given
     name = env or DEFAULT_ENV
     value = os.environ.get(name, "")
     if not value.strip():
-        raise DsnError.one("--env" if env else "DSN", name, f"set environment variable {name} to a storage DSN")
+        how = (
+            "set it to a storage DSN, or pass the DSN as an argument"
+            if env
+            else "set it to a storage DSN, name another variable with --env NAME, or pass the DSN as an argument"
+        )
+        raise UsageError(f"no DSN: environment variable {_shown_name(name)} is not set (or empty); {how}")
     return value
 
 
 def _read_private(given: str | None, env: str | None) -> ParsedDsn | None:
     """The private store's DSN from ``--private-dsn`` or ``--private-env NAME``, parsed; None when neither is given."""
     if given is not None and env is not None:
-        raise DsnError.one("--private-env", env, "give --private-dsn or --private-env, not both")
+        raise UsageError("give the private DSN with --private-dsn or --private-env NAME, not both")
     if given is None and env is None:
         return None
     value = given if given is not None else os.environ.get(str(env), "")
     if not value.strip():
-        raise DsnError.one("--private-env", env, f"set environment variable {env} to the private store's DSN")
+        raise UsageError(
+            f"no private DSN: environment variable {_shown_name(str(env))} is not set (or empty); set it to the "
+            "private store's DSN, or pass it with --private-dsn"
+        )
     try:
         return parse_dsn(value)
     except DsnError as error:
         raise DsnError(error.problems, context="the private store's DSN") from None
+
+
+def _shown_name(name: str) -> str:
+    """A variable name as given, fit to print (bounded, no control characters)."""
+    cleaned = "".join(char for char in name if char.isprintable())
+    return cleaned if len(cleaned) <= 60 else cleaned[:57] + "..."
 
 
 def _hide(parsed: ParsedDsn) -> ParsedDsn:

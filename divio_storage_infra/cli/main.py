@@ -11,6 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.errors import SpecError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,14 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code (0 ok, 1 a failed check or plan, 2 bad input)."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the console script; returns the exit code (0 ok, 1 a failed check or plan, 2 bad input,
+    130 interrupted by Ctrl-C)."""
     try:
+        args = build_parser().parse_args(argv)
         code: int = args._run(args)
-    except SpecError as error:
+    except (SpecError, UsageError) as error:
         # Bad input is the user's to fix: the message names field, value and what is allowed; no traceback.
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # One Ctrl-C ends the command; commands that write something clean up and say so themselves.
+        print("interrupted", file=sys.stderr)
+        return 130
     return code
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import signal
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -301,6 +302,9 @@ def run(
 
     executor = ThreadPoolExecutor(max_workers=4, initializer=init_worker)
     loop.set_default_executor(executor)
+    # Ctrl-C stops the loop instead of raising inside whichever task runs: the SDK swallows a KeyboardInterrupt
+    # raised in its own tasks and then waits forever for the registration that task would have finished.
+    interrupted = _catch_interrupts(loop)
     try:
         asyncio.set_event_loop(loop)
         set_all_config(dict(config or {}), list(secret_keys or []))
@@ -308,25 +312,60 @@ def run(
         # set_mocks registers and finishes a root stack at once; run_in_stack makes the one that collects
         # the program's exports (set_mocks also gave the settings a fresh RPC manager and output set).
         pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
-        loop.run_until_complete(run_in_stack(program))
+        try:
+            loop.run_until_complete(run_in_stack(program))
+        except RuntimeError:
+            if interrupted:
+                raise KeyboardInterrupt from None  # the loop was stopped by Ctrl-C, not by the program
+            raise
         if monitor.duplicates:
             raise monitor.duplicates[0]
     finally:
+        _release_interrupts(loop)
         # A failed program leaves output tasks bound to this loop: cancel them here (left alone they would be
         # reported as destroyed while pending at exit) and forget them (the next run would wait on them forever).
         pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
         for task in pending:
             task.cancel()
-        if pending:
+        if pending and interrupted:
+            # After Ctrl-C some SDK tasks wait on work that will never come: give them a moment, then let go.
+            _done, stuck = loop.run_until_complete(asyncio.wait(pending, timeout=_INTERRUPT_GRACE_SECONDS))
+            for task in stuck:
+                task._log_destroy_pending = False  # type: ignore[attr-defined] # known and abandoned on purpose
+        elif pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         with pulumi_settings.SETTINGS.lock:
             pulumi_settings.SETTINGS.outputs.clear()
-        executor.shutdown(wait=True)
+        executor.shutdown(wait=not interrupted, cancel_futures=bool(interrupted))
         for worker_loop in worker_loops:
             worker_loop.close()
         asyncio.set_event_loop(None)
         loop.close()
     return monitor.declared
+
+
+_INTERRUPT_GRACE_SECONDS = 2.0
+"""How long the run's tasks get to finish after Ctrl-C before the run is abandoned."""
+
+
+def _catch_interrupts(loop: asyncio.AbstractEventLoop) -> list[bool]:
+    """Route SIGINT to stopping ``loop`` (main thread only); the returned list is non-empty once it fired."""
+    fired: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        return fired
+
+    def stop() -> None:
+        fired.append(True)
+        loop.stop()
+
+    loop.add_signal_handler(signal.SIGINT, stop)
+    return fired
+
+
+def _release_interrupts(loop: asyncio.AbstractEventLoop) -> None:
+    """Give SIGINT back to Python's default handler (KeyboardInterrupt)."""
+    if threading.current_thread() is threading.main_thread():
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def export(name: str, value: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from divio_storage_infra.yamlread import Loader, problem
+from divio_storage_infra import yamlfile
 
 PROJECT_FILES: tuple[str, ...] = ("Pulumi.yaml", "Pulumi.yml")
 SECURE_PLACEHOLDER = "secret-not-decrypted-offline"
@@ -25,13 +25,10 @@ SECURE_PLACEHOLDER = "secret-not-decrypted-offline"
 
 _DECLARATION_KEYS = frozenset({"type", "description", "default", "value", "items", "secret"})
 _STACK_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-# The loader and the YAML error text are shared with the platform registry reader.
-_Loader = Loader
-_yaml_problem = problem
 
 
 class StackConfigError(ValueError):
-    """The project or stack config cannot be read: missing file, wrong shape, unknown stack."""
+    """The project or stack config cannot be read: missing file, wrong shape, unknown stack, unsafe YAML."""
 
 
 @dataclass(frozen=True)
@@ -193,30 +190,26 @@ def load_stack_file(project: Project, path: Path, *, stack: str | None = None) -
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, yaml.Node]]:
-    """The document as plain values and its top-level value nodes (for raw scalar text); must be a mapping."""
+    """The document as plain values and its top-level value nodes (for raw scalar text); must be a mapping.
+
+    Read by :mod:`.yamlfile`: bounded size, depth and alias expansion, UTF-8 only, plain YAML types only.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise StackConfigError(f"cannot read {path}: {error.strerror}") from None
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return {}, {}
-        if not isinstance(root, yaml.MappingNode):
-            raise StackConfigError(f"{path}: expected a mapping at the top level")
-        nodes = dict(_pairs(path, root))
-        raw = {key: loader.construct_object(node, deep=True) for key, node in nodes.items()}
-    except yaml.YAMLError as error:
-        raise StackConfigError(f"{path}: invalid YAML: {_yaml_problem(error)}") from None
-    finally:
-        loader.dispose()
+        root = yamlfile.read_document(path)
+    except yamlfile.YamlFileError as error:
+        raise StackConfigError(str(error)) from None
+    if root is None:
+        return {}, {}
+    if not isinstance(root, yaml.MappingNode):
+        raise StackConfigError(f"{path}: expected a mapping at the top level")
+    nodes = dict(_pairs(path, root))
+    raw = {key: _construct(node) for key, node in nodes.items()}
     return raw, nodes
 
 
 def _pairs(path: Path, node: yaml.MappingNode) -> list[tuple[str, yaml.Node]]:
     pairs: list[tuple[str, yaml.Node]] = []
-    for key_node, value_node in node.value:
+    for key_node, value_node in yamlfile.flatten(node):
         if not isinstance(key_node, yaml.ScalarNode) or _is_null(key_node):
             raise StackConfigError(f"{path}: line {key_node.start_mark.line + 1}: keys must be strings")
         pairs.append((key_node.value, value_node))
@@ -246,11 +239,8 @@ def _flatten(node: yaml.Node) -> tuple[str, bool]:
 
 
 def _construct(node: yaml.Node) -> Any:
-    loader = _Loader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    # The node graph was checked when the file was read: plain types only, bounded size and depth.
+    return yamlfile.to_python(node)
 
 
 def _is_secure(value: Any) -> bool:

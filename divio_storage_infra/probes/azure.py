@@ -8,7 +8,14 @@ from typing import Any
 from urllib.parse import quote
 
 from divio_storage_infra.core.dsn import ParsedDsn
-from divio_storage_infra.probes.base import SIGNED_URL_SECONDS, ProbeOptions, Redactor, Role, Unreachable
+from divio_storage_infra.probes.base import (
+    SIGNED_URL_SECONDS,
+    ProbeOptions,
+    Redactor,
+    Role,
+    Unreachable,
+    transport_failure,
+)
 
 # Azure error codes, in words; Azurite says AuthorizationFailure where Azure says AuthenticationFailed.
 _ERRORS = {
@@ -27,9 +34,14 @@ _ERRORS = {
 
 
 class AzureStore:
-    """One container of an ``az://`` DSN, reached with the DSN's account key or SAS."""
+    """One container of an ``az://`` DSN, reached with the DSN's account key or SAS.
+
+    The SDK's requests go through a :class:`~.http.BoundedSession` (its transport's session), so every call ends
+    within ``options.read_timeout`` seconds and reads at most ``options.max_body`` bytes.
+    """
 
     def __init__(self, parsed: ParsedDsn, role: Role, options: ProbeOptions) -> None:
+        from azure.core.pipeline.transport import RequestsTransport
         from azure.storage.blob import ContainerClient
 
         self.parsed = parsed
@@ -39,6 +51,7 @@ class AzureStore:
         # Azurite's endpoint ends in the account ("http://127.0.0.1:10000/devstoreaccount1"): keep it as given.
         self.endpoint = parsed.effective_endpoint_url.rstrip("/")
         self.key_prefix = ""
+        self.options = options
         sas = parsed.sas_token
         self.redact = Redactor(
             [parsed.secret, sas, base64.b64encode(sas.encode()).decode() if sas else None, parsed.account_key]
@@ -56,6 +69,7 @@ class AzureStore:
             read_timeout=options.read_timeout,
             # No retries: a refused or silent endpoint should be reported in seconds, not after backoff.
             retry_total=0,
+            transport=RequestsTransport(session=options.session(), use_env_settings=False),
         )
 
     def check_credentials(self) -> str | None:
@@ -117,6 +131,9 @@ class AzureStore:
         """The error in one line from its code (never its raw text); Unreachable for connection problems."""
         from azure.core import exceptions as ax
 
+        transport = transport_failure(error, self.endpoint, self.options.read_timeout)
+        if transport is not None:
+            return transport
         if isinstance(error, ax.ServiceRequestError):
             raise Unreachable(f"cannot reach {self.endpoint}: connection refused, timed out or host not resolved")
         if isinstance(error, ax.ServiceResponseError):

@@ -6,7 +6,15 @@ from typing import Any
 from urllib.parse import quote
 
 from divio_storage_infra.core.dsn import ParsedDsn
-from divio_storage_infra.probes.base import SIGNED_URL_SECONDS, ProbeOptions, Redactor, Role, Unreachable
+from divio_storage_infra.probes.base import (
+    SIGNED_URL_SECONDS,
+    ProbeOptions,
+    Redactor,
+    Role,
+    Unreachable,
+    transport_failure,
+)
+from divio_storage_infra.probes.http import header_items
 
 # Error codes that mean the key pair itself was refused, not merely lacking a right.
 _BAD_CREDENTIALS = {
@@ -19,7 +27,11 @@ _BAD_CREDENTIALS = {
 
 
 class S3Store:
-    """One bucket of an ``s3://`` DSN, reached with the DSN's key pair (or the environment's, without one)."""
+    """One bucket of an ``s3://`` DSN, reached with the DSN's key pair (or the environment's, without one).
+
+    boto3 signs each request; the request itself goes through a :class:`~.http.BoundedSession` (a ``before-send``
+    hook), so every call ends within ``options.read_timeout`` seconds and reads at most ``options.max_body`` bytes.
+    """
 
     def __init__(self, parsed: ParsedDsn, role: Role, options: ProbeOptions) -> None:
         import boto3
@@ -33,6 +45,8 @@ class S3Store:
         # Emulators on loopback have no virtual-hosted names; elsewhere follow the DSN as django-storage-url does.
         self.addressing = "path" if parsed.endpoint_url else (parsed.addressing_style or "auto")
         self.redact = Redactor([parsed.secret])
+        self.options = options
+        self.http = options.session()
         config = Config(
             connect_timeout=options.connect_timeout,
             read_timeout=options.read_timeout,
@@ -50,6 +64,17 @@ class S3Store:
             aws_secret_access_key=parsed.secret,
             config=config,
         )
+        self.client.meta.events.register("before-send.s3", self._send)
+
+    def _send(self, request: Any, **_: Any) -> Any:
+        """Send a signed request through the bounded session and hand botocore the (fully read) response."""
+        from botocore.awsrequest import AWSResponse
+
+        headers = header_items(request.headers)
+        # http.client does not wait for "100 Continue"; without the header the body simply follows.
+        headers.pop("Expect", None)
+        response = self.http.request(request.method, request.url, headers=headers, data=request.body)
+        return AWSResponse(request.url, response.status_code, response.headers, response.raw)
 
     def check_credentials(self) -> str | None:
         """None: without a key pair in the DSN, boto3's own chain (role, environment) is what the app uses too."""
@@ -99,6 +124,9 @@ class S3Store:
         """The error in one line from its code (never its raw text); Unreachable for connection problems."""
         from botocore import exceptions as bx
 
+        transport = transport_failure(error, self.endpoint, self.options.read_timeout)
+        if transport is not None:
+            return transport
         if isinstance(error, bx.ConnectTimeoutError):
             raise Unreachable(f"cannot reach {self.endpoint}: no answer within the connect timeout")
         if isinstance(error, bx.EndpointConnectionError | bx.ConnectionClosedError):
