@@ -15,10 +15,10 @@ from pulumi.runtime import config as runtime_config
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
 from divio_storage_infra.core.errors import Problem, SpecError
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.core.validation.credentials import credential_value_problems
+from divio_storage_infra.core.validation.identity import CREDENTIAL_KEYS
 
 NAMESPACE = "divio-storage"
-# Credentials for S3-compatible providers: read as secrets, never part of the (printable) spec.
-CREDENTIAL_KEYS: tuple[str, ...] = ("accessKeyId", "secretAccessKey")
 
 
 def _decode(value: Any) -> Any:
@@ -41,9 +41,14 @@ def config_values(namespace: str = NAMESPACE) -> dict[str, Any]:
 def load_spec(values: dict[str, Any] | None = None) -> StorageSpec:
     """The stack's spec from config (credential keys excluded); raises SpecError before anything is declared."""
     raw = config_values() if values is None else values
+    if not isinstance(raw, dict):
+        raise SpecError.one("(config)", raw, "expected a mapping of config keys", context=pulumi.get_stack())
     spec_raw = {k: v for k, v in raw.items() if k not in CREDENTIAL_KEYS}
     spec = StorageSpec.from_dict(spec_raw, context=pulumi.get_stack())
     given = [k for k in CREDENTIAL_KEYS if k in raw]
+    if given and (problems := credential_value_problems(raw, CREDENTIAL_KEYS)):
+        # Checked where they are read: a credential that would break the DSN later fails now, never echoed.
+        raise SpecError(problems, context=pulumi.get_stack())
     if spec.credentials == "static":
         missing = [k for k in CREDENTIAL_KEYS if k not in raw]
         if missing:
