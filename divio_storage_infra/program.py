@@ -26,7 +26,7 @@ def _decode(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("[", "{"):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: thousands of nested levels; the spec refuses it
             return value
     return value
 

@@ -21,16 +21,17 @@ _FIELD_MAX = 64
 _ITEMS_MAX = 4
 _DEPTH_MAX = 2
 
-_SAFE_FIELD_RE = re.compile(r"[A-Za-z0-9_.()\[\]<>$/ -]{1,64}")
+_SAFE_FIELD_RE = re.compile(r"[A-Za-z0-9_.()\[\]<>$/ …-]{1,65}")
 # user:secret@ (with or without a scheme): everything before the last '@' of the value may be the secret.
 _USERINFO_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,15}://)?(?P<userinfo>.*)@", re.DOTALL)
 _SECRET_PARAM_RE = re.compile(
-    r"(?i)(?P<name>[A-Za-z0-9_-]*(?:sig|signature|secret|password|passwd|token|credential|key)[A-Za-z0-9_-]*)"
+    r"(?i)(?P<name>[A-Za-z0-9_-]{0,32}(?:sig|secret|passw|token|credential|key)[A-Za-z0-9_-]{0,32})"
     r"(?P<sep>\s*[=:]\s*)(?P<value>[^&\s;,]+)"
 )
 _SECRET_KEY_NAME_RE = re.compile(r"(?i)secret|passw|pwd|token|sas|sig|credential|key")
 _SECRETISH_RE = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
 _BASE64ISH_RE = re.compile(r"[A-Za-z0-9+/=]{32,}")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
 
 
 class Hidden:
@@ -90,10 +91,18 @@ class Shown(str):
     __slots__ = ()
 
 
+def _hide_secret_tokens(text: str) -> str:
+    return _TOKEN_RE.sub(lambda m: "***" if looks_like_secret(m.group()) else m.group(), text)
+
+
 def _string_excerpt(text: str, limit: int) -> str:
-    masked = str(text) if isinstance(text, Shown) else mask_credentials(text)
-    if not isinstance(text, Shown) and masked == text and looks_like_secret(text):
+    if isinstance(text, Shown):
+        masked = str(text)
+    elif looks_like_secret(text):
         return repr(Hidden(f"{len(text)} characters that look like a secret"))
+    else:
+        # KEY:SECRET pasted as a value, a secret after a prefix: every secret-shaped piece is hidden.
+        masked = _hide_secret_tokens(mask_credentials(text))
     if len(masked) <= limit:
         return repr(masked)
     cut = repr(masked[:limit])

@@ -24,6 +24,7 @@ _PATH_RE = re.compile(r"[A-Za-z0-9._~/-]{0,200}")
 _PARAM_KEY_RE = re.compile(r"[A-Za-z0-9_]{1,32}")
 _PLAIN_VALUE_RE = re.compile(r"[a-z0-9._-]{1,32}")
 _URL_PARAMS = ("url", "endpoint_url")
+_DIGITS_RE = re.compile(r"[0-9]{8}")
 
 
 def mask_dsn(text: str) -> str:
@@ -37,7 +38,9 @@ def mask_url(text: str) -> str:
         return Shown(f"<{type(text).__name__}>")
     if _SCHEME_RE.match(text):
         return Shown(_mask(text, params=False))
-    return Shown(_mask_rest(text, params=False, trusted=False))
+    # A host has no path: anything after a '/' may be the rest of a secret.
+    head, slash, _ = _mask_rest(text, params=False, trusted=False).partition("/")
+    return Shown(f"{head}/{MASK}" if slash else head)
 
 
 def shown_token(value: str | None) -> object:
@@ -46,9 +49,14 @@ def shown_token(value: str | None) -> object:
     Shown only when it is 1-32 lowercase letters, digits, dots, hyphens or underscores: no generated secret
     has that shape.
     """
-    if value is None or (_PLAIN_VALUE_RE.fullmatch(value) and not looks_like_secret(value)):
+    if value is None or _plain(value):
         return value
     return Shown(f"<{len(value)} characters, not shown>")
+
+
+def _plain(value: str) -> bool:
+    """A short lowercase token that cannot be a secret (a run of 8+ digits may be one: ``KEY:4815162342``)."""
+    return bool(_PLAIN_VALUE_RE.fullmatch(value)) and not looks_like_secret(value) and not _DIGITS_RE.search(value)
 
 
 def _opaque(text: str) -> str:
@@ -84,7 +92,9 @@ def _mask_rest(rest: str, *, params: bool, trusted: bool) -> str:
     tail = rest[netloc_end:]
     tail, hash_, fragment = tail.partition("#")
     path, question, query = tail.partition("?")
-    out = userinfo + hostport + (path if _PATH_RE.fullmatch(path) else f"/{MASK}")
+    # A masked netloc may be a secret cut short by a raw '/': then the path may hold the rest of it.
+    plain_path = MASK not in hostport and _PATH_RE.fullmatch(path) and not _secret_segment(path)
+    out = userinfo + hostport + (path if plain_path or not path else f"/{MASK}")
     if question:
         out += "?" + (mask_query(query) if params else (MASK if query else ""))
     if hash_:
@@ -92,12 +102,16 @@ def _mask_rest(rest: str, *, params: bool, trusted: bool) -> str:
     return out
 
 
+def _secret_segment(path: str) -> bool:
+    return any(looks_like_secret(segment) or _DIGITS_RE.search(segment) for segment in path.split("/"))
+
+
 def _mask_userinfo(userinfo: str) -> str:
     user, colon, _ = userinfo.partition(":")
     if colon:
         return f"{user}:{MASK}" if _USER_RE.fullmatch(user) and not looks_like_secret(user) else MASK
     # No ':' at all: an account name (az://account@...) or a secret pasted without its key.
-    return user if _ACCOUNT_RE.fullmatch(user) and not looks_like_secret(user) else MASK
+    return user if _ACCOUNT_RE.fullmatch(user) and _plain(user) else MASK
 
 
 def _mask_hostport(netloc: str, *, trusted: bool) -> str:
@@ -133,7 +147,7 @@ def mask_query(query: str) -> str:
         if key in _URL_PARAMS or key == "domain":
             masked = mask_url(decoded)
             parts.append(f"{key}={value if masked == decoded else masked}")
-        elif not value or (_PLAIN_VALUE_RE.fullmatch(decoded) and not looks_like_secret(decoded)):
+        elif not value or _plain(decoded):
             parts.append(f"{key}={value}")
         else:
             parts.append(f"{key}={MASK}")

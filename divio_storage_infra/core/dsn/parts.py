@@ -195,6 +195,12 @@ def _media_params(params: Mapping[str, str | None]) -> tuple[str | None, str | N
             parts = urlsplit(url)
         except ValueError:  # e.g. an unclosed '[' of an IPv6 address
             parts = urlsplit("")
+        if "@" in url:
+            # A raw '/' in a password splits 'https://u:se/cret@host' early: refuse any '@', never read it as a host.
+            raise DsnError.one("url", mask_url(url), "expected the media base URL without credentials (no '@')")
+        if parts.query or parts.fragment or "?" in url or "#" in url:
+            # django-storages appends file names to it: a query string would end up in the middle of every link.
+            raise DsnError.one("url", mask_url(url), "expected the media base URL without a query string or fragment")
         if (
             parts.scheme not in ("http", "https")
             or not _DOMAIN_RE.fullmatch(parts.netloc)

@@ -95,10 +95,12 @@ def check_dsn(
     except ValueError as error:
         c.bad(place_key, place_value, str(error))
         return
-    stores = [(key, name) for key, name in (("bucketName", bucket_name), ("privateBucketName", private_bucket_name))]
-    rendered = [(key, name) for key, name in stores if name is not None] or [("bucketName", _PROBE_BUCKET)]
-    for bucket_key, name in rendered:
-        public = bucket_key == "bucketName"
+    # First the endpoint and region alone (with a plain placeholder bucket), then each explicit bucket name.
+    stores = [("", _PROBE_BUCKET), ("bucketName", bucket_name), ("privateBucketName", private_bucket_name)]
+    for bucket_key, name in stores:
+        if name is None:
+            continue
+        public = bucket_key != "privateBucketName"
         try:
             s3_dsn(
                 bucket=name,
@@ -111,10 +113,10 @@ def check_dsn(
             )
         except DsnError as error:
             for problem in error.problems:
-                if problem.field == "bucket":
-                    c.bad(bucket_key, name, problem.allowed)
-                elif problem.field == "custom_domain":
+                if problem.field == "custom_domain":
                     c.bad("mediaDomain", media_domain, problem.allowed)
+                elif bucket_key:
+                    c.bad(bucket_key, name, f"the app's DSN would be misread: {problem.allowed}")
                 else:
                     c.bad(place_key, place_value, f"the app's DSN would be misread: {problem.allowed}")
             return
