@@ -488,7 +488,8 @@ def mutated(draw: st.DrawFn, dsn: str, secret: str) -> str:
     scheme, _, rest = dsn.partition("://")
     enc = quote(secret, safe="")
     if how == "separator":
-        return scheme + draw(st.sampled_from([":/", ":", ":///", "//", "", " ://", "\uff1a//", ":\\\\", "://://"])) + rest
+        separators = [":/", ":", ":///", "//", "", " ://", "\uff1a//", ":\\\\", "://://"]
+        return scheme + draw(st.sampled_from(separators)) + rest
     if how == "raw-secret":
         return dsn.replace(enc, secret) if enc in dsn else dsn.replace(secret, secret + "/x")
     if how == "forgot-host":
