@@ -13,7 +13,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
-from divio_storage_infra.core.errors import Problem, SpecError
+from divio_storage_infra.core.errors import NOT_SHOWN, Problem, SpecError
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.core.validation.credentials import credential_value_problems
 from divio_storage_infra.core.validation.identity import CREDENTIAL_KEYS
@@ -64,13 +64,13 @@ def load_spec(values: dict[str, Any] | None = None) -> StorageSpec:
             # The value itself is never echoed, not even in this error.
             raise SpecError.one(
                 "secretAccessKey",
-                "[not shown]",
+                NOT_SHOWN,
                 "it must be a secret: `pulumi config set --secret secretAccessKey ...`",
                 context=pulumi.get_stack(),
             )
     elif given:
         raise SpecError(
-            [Problem(k, "[not shown]", "only applies with credentials: static") for k in given],
+            [Problem(k, NOT_SHOWN, "only applies with credentials: static") for k in given],
             context=pulumi.get_stack(),
         )
     return spec
