@@ -14,12 +14,12 @@ from pulumi.runtime import config as runtime_config
 
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
 from divio_storage_infra.core import naming
-from divio_storage_infra.core.errors import Problem, SpecError
+from divio_storage_infra.core.errors import NOT_SHOWN, Problem, SpecError
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.core.validation.credentials import credential_value_problems
+from divio_storage_infra.core.validation.identity import CREDENTIAL_KEYS
 
 NAMESPACE = "divio-storage"
-# Credentials for S3-compatible providers: read as secrets, never part of the (printable) spec.
-CREDENTIAL_KEYS: tuple[str, ...] = ("accessKeyId", "secretAccessKey")
 
 
 def _decode(value: Any) -> Any:
@@ -27,7 +27,7 @@ def _decode(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("[", "{"):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: thousands of nested levels; the spec refuses it
             return value
     return value
 
@@ -42,9 +42,14 @@ def config_values(namespace: str = NAMESPACE) -> dict[str, Any]:
 def load_spec(values: dict[str, Any] | None = None) -> StorageSpec:
     """The stack's spec from config (credential keys excluded); raises SpecError before anything is declared."""
     raw = config_values() if values is None else values
+    if not isinstance(raw, dict):
+        raise SpecError.one("(config)", raw, "expected a mapping of config keys", context=pulumi.get_stack())
     spec_raw = {k: v for k, v in raw.items() if k not in CREDENTIAL_KEYS}
     spec = StorageSpec.from_dict(spec_raw, context=pulumi.get_stack())
     given = [k for k in CREDENTIAL_KEYS if k in raw]
+    if given and (problems := credential_value_problems(raw, CREDENTIAL_KEYS)):
+        # Checked where they are read: a credential that would break the DSN later fails now, never echoed.
+        raise SpecError(problems, context=pulumi.get_stack())
     if spec.credentials == "static":
         missing = [k for k in CREDENTIAL_KEYS if k not in raw]
         if missing:
@@ -60,13 +65,13 @@ def load_spec(values: dict[str, Any] | None = None) -> StorageSpec:
             # The value itself is never echoed, not even in this error.
             raise SpecError.one(
                 "secretAccessKey",
-                "[not shown]",
+                NOT_SHOWN,
                 "it must be a secret: `pulumi config set --secret secretAccessKey ...`",
                 context=pulumi.get_stack(),
             )
     elif given:
         raise SpecError(
-            [Problem(k, "[not shown]", "only applies with credentials: static") for k in given],
+            [Problem(k, NOT_SHOWN, "only applies with credentials: static") for k in given],
             context=pulumi.get_stack(),
         )
     return spec

@@ -113,6 +113,7 @@ class StorageSpec:
         """Azure SAS expiry as an ISO timestamp (UTC midnight), or None without a SAS."""
         if self.sas_start is None:
             return None
+        # Validation keeps sas_start within 2000-2099 and the lifetime within a year, so this cannot overflow.
         start = dt.date.fromisoformat(self.sas_start)
         return f"{(start + dt.timedelta(days=self.sas_lifetime_days)).isoformat()}T00:00:00Z"
 
@@ -149,9 +150,12 @@ CONFIG_KEYS: tuple[str, ...] = tuple(_CAMEL.values())
 
 def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
     """Validate ``raw`` group by group, in the order the problems are reported; raise one SpecError for all."""
+    if not isinstance(context, str):
+        context = ""
     if not isinstance(raw, Mapping):
         raise SpecError.one("(spec)", raw, "expected a mapping of config keys", context=context)
-    c = Collector(raw)
+    c = Collector(identity.string_keys(raw))
+    identity.non_string_keys(c, raw)
     identity.unknown_keys(c, CONFIG_KEYS)
     website = identity.slug(c, "website", WEBSITE_MAX)
     environment = identity.slug(c, "environment", ENVIRONMENT_MAX)
@@ -169,10 +173,19 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
     tags = read_tags(c)
     protect = c.boolean("protect", True)
     names = stores.bucket_names(c, caps, wanted)
+    placement.check_dsn(
+        c,
+        caps,
+        where,
+        bucket_name=names.public,
+        private_bucket_name=names.private,
+        media_domain=media_domain,
+    )
     az = azure.azure_settings(c, caps, credentials)
 
     if c.problems:
-        raise SpecError(c.problems, context=context or (f"{website}-{environment}" if website else ""))
+        named = website and environment and not any(p.field in ("website", "environment") for p in c.problems)
+        raise SpecError(c.problems, context=context or (f"{website}-{environment}" if named else ""))
 
     return StorageSpec(
         website=website,
@@ -205,5 +218,5 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         sas_start=az.sas_start,
         sas_lifetime_days=az.sas_lifetime_days,
         sas_permissions=az.sas_permissions,
-        given=frozenset(k for k in raw if k in CONFIG_KEYS),
+        given=frozenset(k for k in c.raw if k in CONFIG_KEYS),
     )

@@ -193,7 +193,12 @@ def test_warnings_are_listed(run: Run) -> None:
     assert "warnings:" in out and "no acl" in out and "unknown parameter(s) foo" in out
 
 
-SECRETS = st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("/+=%:@"), min_size=4, max_size=30)
+# Control characters are refused in secrets (no provider issues them; they break request headers).
+SECRETS = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc",)) | st.sampled_from("/+=%:@"),
+    min_size=4,
+    max_size=30,
+)
 
 
 @settings(max_examples=50, deadline=None)

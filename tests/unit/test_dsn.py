@@ -485,10 +485,16 @@ DOTTED_BUCKET = (
     .map(".".join)
     .filter(lambda b: check_bucket_name(b) is None and ".s3" not in b)
 )
-SECRETS = st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("/+=%:@&?#"), min_size=1, max_size=40)
-KEY_IDS = st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("/+=%:@"), min_size=1, max_size=24).filter(
-    str.strip
+SECRETS = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc",)) | st.sampled_from("/+=%:@&?#"),
+    min_size=1,
+    max_size=40,
 )
+KEY_IDS = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc",)) | st.sampled_from("/+=%:@"),
+    min_size=1,
+    max_size=24,
+).filter(str.strip)
 DOMAINS = st.lists(LABEL, min_size=2, max_size=4).map(".".join).filter(lambda d: check_hostname(d) is None)
 REGIONS = st.from_regex(r"[a-z]{2}-[a-z]{3,8}-[0-9]", fullmatch=True)
 ENDPOINT_URLS = st.none() | st.builds(

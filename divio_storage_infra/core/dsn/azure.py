@@ -13,7 +13,7 @@ from typing import Literal
 from urllib.parse import parse_qs
 
 from divio_storage_infra.core.dsn.errors import DsnError
-from divio_storage_infra.core.dsn.mask import MASK
+from divio_storage_infra.core.dsn.mask import MASK, shown_token
 from divio_storage_infra.core.dsn.media import AZURE_BLOB_HOST
 from divio_storage_infra.core.dsn.parsed import ParsedDsn
 from divio_storage_infra.core.dsn.parts import DsnParts
@@ -34,7 +34,9 @@ _CONTAINER_RE = re.compile(r"^[a-z0-9](?:-?[a-z0-9])+$")
 
 def container_ok(name: str) -> bool:
     """Azure's container rules (3-63 lowercase letters, digits, single hyphens) or a special container."""
-    return name in ("$root", "$web") or (3 <= len(name) <= 63 and bool(_CONTAINER_RE.match(name)))
+    if not isinstance(name, str):
+        return False
+    return name in ("$root", "$web") or (3 <= len(name) <= 63 and bool(_CONTAINER_RE.fullmatch(name)))
 
 
 def _sas_problem(token: str) -> Problem | None:
@@ -133,7 +135,9 @@ def parse_azure(parts: DsnParts) -> ParsedDsn:
     container = parts.path.strip("/")
     if not container_ok(container):
         raise DsnError.one(
-            "container", container, "expected the container as the path: 3-63 lowercase letters, digits, hyphens"
+            "container",
+            shown_token(container),
+            "expected the container as the path: 3-63 lowercase letters, digits, hyphens",
         )
     kind: Literal["account-key", "sas"] | None = None
     account_key: str | None = None

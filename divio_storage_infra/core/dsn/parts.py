@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 from divio_storage_infra.core.dsn.errors import DsnError
-from divio_storage_infra.core.dsn.mask import MASK, mask_dsn
+from divio_storage_infra.core.dsn.mask import MASK, mask_dsn, mask_query, mask_url
 from divio_storage_infra.core.dsn.values import endpoint_url_problem
+from divio_storage_infra.core.errors import has_control_characters
 
 URL_RE = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<netloc>[^/?#]*)(?P<path>[^?#]*)"
@@ -18,6 +19,12 @@ URL_RE = re.compile(
 )
 """A URL as the parts django-storage-url reads: scheme, netloc, path, query, fragment."""
 _HOST_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$")
+_PORT_RE = re.compile(r"^[0-9]{1,5}$")  # ASCII digits: str.isdigit() accepts '²', which int() then refuses
+_PARAM_KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+DSN_MAX = 4096
+"""Longest DSN read, in characters (an Azure DSN with a SAS is a few hundred)."""
+LABEL_MAX = 63
+"""Longest label of a host name (DNS; django-storage-url crashes on longer ones)."""
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
 
 
@@ -65,13 +72,19 @@ def split_dsn(dsn: str, schemes: tuple[str, ...]) -> DsnParts:
         raise DsnError.one("dsn", type(dsn).__name__, "expected the DSN as a string")
     text = dsn.strip()
     masked = mask_dsn(text)
+    if len(text) > DSN_MAX:
+        raise DsnError.one("dsn", masked, f"expected at most {DSN_MAX} characters (this one has {len(text)})")
+    if has_control_characters(text):
+        raise DsnError.one(
+            "dsn", masked, "expected no control characters or unpaired surrogates; percent-encode them in values"
+        )
     match = URL_RE.match(text)
     if match is None:
         shapes = " or ".join(f"{scheme}://..." for scheme in schemes)
         raise DsnError.one("dsn", masked, f"expected {shapes} (see docs/dsn.md)")
     scheme = match["scheme"].lower()
     if scheme not in schemes:
-        raise DsnError.one("scheme", scheme, f"expected {' or '.join(schemes)}")
+        raise DsnError.one("scheme", masked, f"expected {' or '.join(schemes)}")
     if match["fragment"] is not None:
         raise DsnError.one("dsn", masked, "expected no '#': percent-encode it in the secret and in values")
     netloc = match["netloc"]
@@ -90,14 +103,18 @@ def split_dsn(dsn: str, schemes: tuple[str, ...]) -> DsnParts:
             password = unquote(raw_password, errors="strict") if colon else None
         except UnicodeDecodeError:
             raise DsnError.one("dsn", masked, "expected the key and secret percent-encoded as UTF-8") from None
+        if has_control_characters(user) or (password is not None and has_control_characters(password)):
+            raise DsnError.one("dsn", masked, "expected a key and secret without control characters")
     host, port = hostport, ""
     if ":" in hostport:
         host, _, port = hostport.rpartition(":")
-        if not port.isdigit() or not 1 <= int(port) <= 65535:
+        if not _PORT_RE.fullmatch(port) or not 1 <= int(port) <= 65535:
             raise DsnError.one("dsn", masked, "expected host[:port] with a port from 1 to 65535")
     host = host.lower()  # as furl does
-    if not _HOST_RE.match(host) or ".." in host:
+    if not _HOST_RE.fullmatch(host) or ".." in host:
         raise DsnError.one("host", masked, "expected a host name of letters, digits, dots and hyphens")
+    if len(host) > 253 or any(len(label) > LABEL_MAX for label in host.split(".")):
+        raise DsnError.one("host", masked, f"expected a host name of at most 253 characters, labels of 1-{LABEL_MAX}")
     params = parse_query(match["query"], masked)
     endpoint_url = required(params, "endpoint_url")
     if endpoint_url is not None and (problem := endpoint_url_problem("endpoint_url", endpoint_url)):
@@ -124,12 +141,14 @@ def masked_exact(dsn: str) -> str:
     match = URL_RE.match(dsn)
     if match is None:  # pragma: no cover - parse_dsn only accepts what matches
         return mask_dsn(dsn)
-    if "@" not in match["netloc"]:
-        return dsn  # no user part, no secret
-    userinfo, _, hostport = match["netloc"].partition("@")
-    user, colon, _ = userinfo.partition(":")
-    masked_userinfo = f"{user}:{MASK}" if colon else user
-    return f"{match['scheme']}://{masked_userinfo}@{hostport}{dsn[match.end('netloc') :]}"
+    netloc = match["netloc"]
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.partition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{hostport}" if colon else f"{user}@{hostport}"
+    # Query values the parser does not know (or that name a secret) are masked too; known ones stay verbatim.
+    query = f"?{mask_query(match['query'])}" if match["query"] is not None else ""
+    return f"{match['scheme']}://{netloc}{match['path']}{query}"
 
 
 def parse_query(query: str | None, masked: str) -> dict[str, str | None]:
@@ -144,8 +163,11 @@ def parse_query(query: str | None, masked: str) -> dict[str, str | None]:
             value = unquote_plus(raw_value, errors="strict") if sep else None
         except UnicodeDecodeError:
             raise DsnError.one("dsn", masked, "expected query values percent-encoded as UTF-8") from None
+        name = key if _PARAM_KEY_RE.fullmatch(key) else "query parameter"
+        if has_control_characters(key) or (value is not None and has_control_characters(value)):
+            raise DsnError.one(name, masked, "expected query parameters without control characters")
         if key in out:
-            raise DsnError.one(key, masked, "expected each query parameter at most once")
+            raise DsnError.one(name, masked, "expected each query parameter at most once")
         out[key] = value
     return out
 
@@ -163,12 +185,33 @@ def required(params: Mapping[str, str | None], key: str) -> str | None:
 def _media_params(params: Mapping[str, str | None]) -> tuple[str | None, str | None]:
     """(custom_domain, url) from ``domain`` / ``url``; django-storage-url takes the host of ``url`` first."""
     domain = required(params, "domain")
-    if domain is not None and not _DOMAIN_RE.match(domain):
-        raise DsnError.one("domain", domain, "expected a host name such as media.example.com (no scheme or path)")
+    if domain is not None and (not _DOMAIN_RE.fullmatch(domain) or not _port_ok(domain)):
+        raise DsnError.one(
+            "domain", mask_url(domain), "expected a host name such as media.example.com (no scheme or path)"
+        )
     url = required(params, "url")
     if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
-            raise DsnError.one("url", url, "expected the media base URL, http(s)://host[/path]")
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. an unclosed '[' of an IPv6 address
+            parts = urlsplit("")
+        if "@" in url:
+            # A raw '/' in a password splits 'https://u:se/cret@host' early: refuse any '@', never read it as a host.
+            raise DsnError.one("url", mask_url(url), "expected the media base URL without credentials (no '@')")
+        if parts.query or parts.fragment or "?" in url or "#" in url:
+            # django-storages appends file names to it: a query string would end up in the middle of every link.
+            raise DsnError.one("url", mask_url(url), "expected the media base URL without a query string or fragment")
+        if (
+            parts.scheme not in ("http", "https")
+            or not _DOMAIN_RE.fullmatch(parts.netloc)
+            or not _port_ok(parts.netloc)
+        ):
+            raise DsnError.one("url", mask_url(url), "expected the media base URL, http(s)://host[:port][/path]")
         domain = parts.netloc
     return domain, url
+
+
+def _port_ok(host_port: str) -> bool:
+    """True unless ``host:port`` has a port outside 1-65535 (the shape is checked by the caller)."""
+    _, colon, port = host_port.partition(":")
+    return not colon or (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from divio_storage_infra.core.dsn.errors import DsnError
+from divio_storage_infra.core.dsn.mask import shown_token
 from divio_storage_infra.core.dsn.media import DEFAULT_ACL
 from divio_storage_infra.core.dsn.parsed import ParsedDsn
 from divio_storage_infra.core.dsn.parts import DsnParts
@@ -132,7 +133,9 @@ def s3_dsn(
                 "give both access_key_id and secret_access_key, or neither (the app then uses a role)",
             )
         )
-    if access_key_id is not None and (not isinstance(access_key_id, str) or not access_key_id.strip()):
+    if problem := secret_problem("access_key_id", access_key_id):
+        problems.append(problem)
+    elif isinstance(access_key_id, str) and not access_key_id.strip():
         problems.append(Problem("access_key_id", access_key_id, "expected a non-empty access key id"))
     if problem := secret_problem("secret_access_key", secret_access_key):
         problems.append(problem)
@@ -148,9 +151,9 @@ def s3_dsn(
                     "URLs on a custom domain, so leave custom_domain out",
                 )
             )
-    if acl not in CANNED_ACLS:
+    if not isinstance(acl, str) or acl not in CANNED_ACLS:
         problems.append(Problem("acl", acl, f"expected a canned ACL: {', '.join(sorted(CANNED_ACLS))}"))
-    if region is not None and not _REGION_RE.match(region):
+    if region is not None and (not isinstance(region, str) or not _REGION_RE.fullmatch(region)):
         problems.append(Problem("region", region, "expected a region name of lowercase letters, digits and hyphens"))
     if endpoint_url is not None and (problem := endpoint_url_problem("endpoint_url", endpoint_url)):
         problems.append(problem)
@@ -203,23 +206,25 @@ def parse_s3(parts: DsnParts) -> ParsedDsn:
     if user is not None and (not user or not password):
         raise DsnError.one("dsn", masked, "expected a non-empty access key id and secret, or no user part at all")
     region_param = parts.required("region_name")
-    if region_param is not None and not _REGION_RE.match(region_param):
-        raise DsnError.one("region_name", region_param, "expected lowercase letters, digits and hyphens")
+    if region_param is not None and not _REGION_RE.fullmatch(region_param):
+        raise DsnError.one("region_name", shown_token(region_param), "expected lowercase letters, digits and hyphens")
     bucket, endpoint_host, region, aws_style = split_s3_host(parts.host, region_param, shown=masked)
     if not bucket:
         raise DsnError.one("host", masked, _HOST_SHAPE)
     acl = parts.required("acl")
     if acl is not None and acl not in CANNED_ACLS:
-        raise DsnError.one("acl", acl, f"expected a canned ACL: {', '.join(sorted(CANNED_ACLS))}")
+        raise DsnError.one("acl", shown_token(acl), f"expected a canned ACL: {', '.join(sorted(CANNED_ACLS))}")
     qs_auth = parts.required("qs_auth")
     if qs_auth is not None and qs_auth.lower() not in _TRUE | _FALSE:
-        raise DsnError.one("qs_auth", qs_auth, "expected true or false (1/0, yes/no, on/off)")
+        raise DsnError.one("qs_auth", shown_token(qs_auth), "expected true or false (1/0, yes/no, on/off)")
     auth = parts.required("auth")
-    if auth is not None and not _AUTH_RE.match(auth):
-        raise DsnError.one("auth", auth, "expected a signature version such as s3v4")
+    if auth is not None and not _AUTH_RE.fullmatch(auth):
+        raise DsnError.one("auth", shown_token(auth), "expected a signature version such as s3v4")
     style = parts.required("addressing_style")
     if style is not None and style not in ADDRESSING_STYLES:
-        raise DsnError.one("addressing_style", style, f"expected one of {', '.join(sorted(ADDRESSING_STYLES))}")
+        raise DsnError.one(
+            "addressing_style", shown_token(style), f"expected one of {', '.join(sorted(ADDRESSING_STYLES))}"
+        )
     return ParsedDsn(
         scheme="s3",
         endpoint_host=f"{endpoint_host}:{parts.port}" if parts.port else endpoint_host,

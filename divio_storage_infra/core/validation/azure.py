@@ -23,6 +23,11 @@ SAS_PERMISSION_LETTERS = "racwdl"
 """read, add, create, write, delete, list: the order Azure expects."""
 
 _RESOURCE_GROUP_RE = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits; fromisoformat also takes 2026-W01-1, 20260101
+SAS_START_MIN = dt.date(2000, 1, 1)
+"""Earliest ``sasStart``: a SAS that expired before it was created is a mistake."""
+SAS_START_MAX = dt.date(2099, 12, 31)
+"""Latest ``sasStart``: start + lifetime (at most 365 days) must stay a valid timestamp."""
 
 
 class AzureSettings(NamedTuple):
@@ -45,7 +50,7 @@ def azure_settings(c: Collector, caps: CloudCapabilities, credentials: str) -> A
     if sku not in AZURE_SKUS:
         c.bad("accountSku", sku, f"expected one of {', '.join(AZURE_SKUS)}")
     resource_group = c.string("resourceGroupName")
-    if resource_group is not None and not _RESOURCE_GROUP_RE.match(resource_group):
+    if resource_group is not None and not _RESOURCE_GROUP_RE.fullmatch(resource_group):
         c.bad(
             "resourceGroupName",
             resource_group,
@@ -56,6 +61,9 @@ def azure_settings(c: Collector, caps: CloudCapabilities, credentials: str) -> A
         c.bad("storageAccountName", account_name, why)
     blob_soft = c.integer("blobSoftDeleteDays", 7, 1, 365, "days")
     container_soft = c.integer("containerSoftDeleteDays", 7, 1, 365, "days")
+    if isinstance(c.raw.get("sasStart"), dt.date) and not isinstance(c.raw.get("sasStart"), dt.datetime):
+        # A YAML registry reads an unquoted 2026-01-01 as a date; it means the same.
+        c.raw = {**c.raw, "sasStart": c.raw["sasStart"].isoformat()}
     sas_start = c.string("sasStart")
     sas_lifetime = c.integer("sasLifetimeDays", 90, 1, 365, "days")
     sas_permissions = c.string("sasPermissions", SAS_PERMISSION_LETTERS) or ""
@@ -81,11 +89,8 @@ def _check_sas(c: Collector, credentials: str, sas_start: str | None, permission
         return
     if sas_start is None:
         c.bad("sasStart", None, "credentials: sas needs the first day of validity as an ISO date, e.g. 2026-01-01")
-    else:
-        try:
-            dt.date.fromisoformat(sas_start)
-        except ValueError:
-            c.bad("sasStart", sas_start, "expected an ISO date such as 2026-01-01")
+    elif (why := sas_start_problem(sas_start)) is not None:
+        c.bad("sasStart", sas_start, why)
     if (
         not permissions
         or any(ch not in SAS_PERMISSION_LETTERS for ch in permissions)
@@ -96,3 +101,17 @@ def _check_sas(c: Collector, credentials: str, sas_start: str | None, permission
             permissions,
             "expected letters from 'racwdl' (read, add, create, write, delete, list), each at most once",
         )
+
+
+def sas_start_problem(value: str) -> str | None:
+    """Why ``value`` is not a SAS start date (``YYYY-MM-DD``, 2000-01-01 to 2099-12-31), or None."""
+    allowed = f"expected a calendar date YYYY-MM-DD from {SAS_START_MIN} to {SAS_START_MAX}, e.g. 2026-01-01"
+    if not _DATE_RE.fullmatch(value):
+        return allowed
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return f"{allowed} (this day does not exist)"
+    if not SAS_START_MIN <= day <= SAS_START_MAX:
+        return allowed
+    return None

@@ -6,7 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from divio_storage_infra.core.errors import Problem
+from divio_storage_infra.core.errors import Problem, has_control_characters
+
+_NUMBER_RE = re.compile(r"-?[0-9]{1,18}")  # ASCII digits, and short: int() of 5,000 digits is an error
+_CONTROL = "expected text without control characters (NUL, newline, ...) or unpaired surrogates"
 
 
 class Collector:
@@ -27,7 +30,12 @@ class Collector:
     def string(self, key: str, default: str | None = None) -> str | None:
         """A string value, or ``default`` (absent, or not a string: then a problem is recorded)."""
         value = self.raw.get(key, default)
-        if value is None or isinstance(value, str):
+        if value is None:
+            return value
+        if isinstance(value, str):
+            if has_control_characters(value):
+                self.bad(key, value, _CONTROL)
+                return default
             return value
         self.bad(key, value, "expected a string")
         return default
@@ -53,8 +61,8 @@ class Collector:
             number = value
         elif isinstance(value, float) and value.is_integer():
             number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-            number = int(value)  # Pulumi config stores numbers as strings
+        elif isinstance(value, str) and _NUMBER_RE.fullmatch(value.strip()):
+            number = int(value.strip())  # Pulumi config stores numbers as strings
         if number is None or not low <= number <= high:
             self.bad(key, value, f"expected a whole number of {unit} from {low} to {high}")
             return default
@@ -68,5 +76,8 @@ class Collector:
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             self.bad(key, value, "expected a list of strings")
+            return ()
+        if any(has_control_characters(v) for v in value):
+            self.bad(key, next(v for v in value if has_control_characters(v)), _CONTROL)
             return ()
         return tuple(value)

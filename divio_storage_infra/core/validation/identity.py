@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from divio_storage_infra.core.clouds import CLOUD_SPECIFIC_KEYS, CLOUDS, CloudName, clouds_for_key
-from divio_storage_infra.core.errors import SpecError
+from divio_storage_infra.core.errors import NOT_SHOWN, SpecError, looks_like_secret_key_name
 from divio_storage_infra.core.validation.collector import Collector
 
 WEBSITE_MAX = 63
@@ -15,23 +17,65 @@ ENVIRONMENT_MAX = 20
 """Longest environment slug, in characters."""
 
 _SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_KEY_SHOWN_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+CREDENTIAL_KEYS: tuple[str, ...] = ("accessKeyId", "secretAccessKey")
+"""Config keys of the program that hold credentials: read as secrets by the program, never part of a spec."""
+_KEY_MAX = 128
+
+
+def string_keys(raw: Mapping[Any, Any]) -> dict[str, Any]:
+    """``raw`` without its non-string keys (reported by :func:`non_string_keys`)."""
+    return {key: value for key, value in raw.items() if isinstance(key, str)}
+
+
+def non_string_keys(c: Collector, raw: Mapping[Any, Any]) -> None:
+    """A problem for every key that is not a string (YAML reads ``1:``, ``true:`` or ``null:`` as such)."""
+    for key in raw:
+        if not isinstance(key, str):
+            c.bad(f"<{type(key).__name__} key>", NOT_SHOWN, "config keys are strings such as website or region")
+
+
+def shown_key(key: str) -> str:
+    """A key as an error names it: its leading run of plain characters, so ``secretAccessKey=...`` shows no value."""
+    match = _KEY_SHOWN_RE.match(key)
+    if match is None:
+        return f"<key of {len(key)} characters>"
+    return key if match.end() == len(key) else f"{match.group()}…"
 
 
 def unknown_keys(c: Collector, known: tuple[str, ...]) -> None:
-    """A problem for every key not in ``known``, with the closest known key as a hint."""
+    """A problem for every key not in ``known``, with the closest known key as a hint; values are never shown.
+
+    An unknown key may be a misspelled secret key (``secretAccesKey``), so its value is not echoed.
+    """
     for key in sorted(k for k in c.raw if k not in known):
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(known))}"
-        c.bad(key, c.raw[key], f"unknown key; {hint}")
+        field = shown_key(key)
+        if key in CREDENTIAL_KEYS:
+            c.bad(
+                field,
+                NOT_SHOWN,
+                "credentials are not part of the storage spec: the program reads them from stack config as "
+                "secrets (`pulumi config set --secret secretAccessKey ...`); components take them as arguments",
+            )
+            continue
+        close = difflib.get_close_matches(key[:_KEY_MAX], known + CREDENTIAL_KEYS, n=1)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif looks_like_secret_key_name(key):
+            hint = f"credentials are set as secrets: {', '.join(CREDENTIAL_KEYS)}"
+        else:
+            hint = f"known keys: {', '.join(sorted(known))}"
+        c.bad(field, NOT_SHOWN, f"unknown key; {hint}")
 
 
 def slug(c: Collector, key: str, maximum: int) -> str:
     """The required slug ``key`` (lowercase letters, digits, single hyphens, at most ``maximum`` characters)."""
     value = c.string(key)
     if value is None:
-        c.bad(key, None, "it is required: a lowercase slug such as 'my-site'")
+        if c.raw.get(key) is None:  # else c.string has said what is wrong with it
+            c.bad(key, None, "it is required: a lowercase slug such as 'my-site'")
         return ""
-    if len(value) > maximum or not _SLUG_RE.match(value) or "--" in value:
+    if len(value) > maximum or not _SLUG_RE.fullmatch(value) or "--" in value:
         c.bad(
             key,
             value,

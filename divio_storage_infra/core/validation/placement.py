@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
+from divio_storage_infra.core.clouds import CloudCapabilities
 from divio_storage_infra.core.dsn import DsnError, s3_dsn
 from divio_storage_infra.core.regions import AWS_REGIONS, AZURE_LOCATIONS, EXOSCALE_ZONES
 from divio_storage_infra.core.rules import check_endpoint
@@ -46,14 +47,12 @@ def _exoscale(c: Collector, where: Placement) -> None:
 
 def _s3_compatible(c: Collector, where: Placement) -> None:
     region, endpoint = where.region, where.endpoint
-    if region is None or not _S3_REGION_RE.match(region):
+    if region is None or not _S3_REGION_RE.fullmatch(region):
         c.bad("region", region, "expected the provider's region name (lowercase letters, digits, hyphens)")
     if endpoint is None:
         c.bad("endpoint", None, "it is required for cloud s3-compatible: the provider's host[:port]")
     elif why := check_endpoint(endpoint):
         c.bad("endpoint", endpoint, why)
-    else:
-        _check_dsn_endpoint(c, endpoint)
 
 
 def _azure(c: Collector, where: Placement) -> None:
@@ -68,13 +67,59 @@ def _azure(c: Collector, where: Placement) -> None:
         )
 
 
-def _check_dsn_endpoint(c: Collector, endpoint: str) -> None:
-    """The endpoint must survive the DSN: django-storage-url reads bucket and endpoint from the host alone."""
+_PROBE_BUCKET = "probe-bucket"
+_PLACEMENT_KEYS = ("region", "endpoint", "location", "bucketName", "privateBucketName", "mediaDomain")
+
+
+def check_dsn(
+    c: Collector,
+    caps: CloudCapabilities,
+    where: Placement,
+    *,
+    bucket_name: str | None,
+    private_bucket_name: str | None,
+    media_domain: str | None,
+) -> None:
+    """The DSNs the S3 component will export must be ones django-storage-url reads back as meant.
+
+    They are rendered here with placeholders, exactly as the component renders them (endpoint host, region,
+    addressing style, ACL, explicit bucket names, media domain), so a DSN that would fail later fails now, on the
+    config key to change: ``endpoint`` for a generic provider, else ``region``; ``bucketName``; ``mediaDomain``.
+    """
+    if caps.family != "s3" or where.region is None or any(p.field in _PLACEMENT_KEYS for p in c.problems):
+        return
+    place_key = "endpoint" if where.endpoint is not None else "region"
+    place_value = where.endpoint if where.endpoint is not None else where.region
     try:
-        s3_dsn(bucket="probe-bucket", endpoint_host=endpoint)
-    except DsnError as error:
-        for problem in error.problems:
-            c.bad("endpoint", endpoint, problem.allowed)
+        endpoint_host = caps.endpoint_host(where.region, where.endpoint)
+    except ValueError as error:
+        c.bad(place_key, place_value, str(error))
+        return
+    # First the endpoint and region alone (with a plain placeholder bucket), then each explicit bucket name.
+    stores = [("", _PROBE_BUCKET), ("bucketName", bucket_name), ("privateBucketName", private_bucket_name)]
+    for bucket_key, name in stores:
+        if name is None:
+            continue
+        public = bucket_key != "privateBucketName"
+        try:
+            s3_dsn(
+                bucket=name,
+                endpoint_host=endpoint_host,
+                region=where.region if caps.region_in_dsn else None,
+                path_style=caps.path_style,
+                custom_domain=media_domain if public else None,
+                signed_urls=not public,
+                acl=caps.object_acl(public=public),
+            )
+        except DsnError as error:
+            for problem in error.problems:
+                if problem.field == "custom_domain":
+                    c.bad("mediaDomain", media_domain, problem.allowed)
+                elif bucket_key:
+                    c.bad(bucket_key, name, f"the app's DSN would be misread: {problem.allowed}")
+                else:
+                    c.bad(place_key, place_value, f"the app's DSN would be misread: {problem.allowed}")
+            return
 
 
 CHECKS: dict[str, Callable[[Collector, Placement], None]] = {

@@ -19,13 +19,13 @@ def tags(c: Collector) -> tuple[tuple[str, str], ...]:
         return ()
     out: list[tuple[str, str]] = []
     for key, tag_value in value.items():
-        if not isinstance(key, str) or not _TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
+        if not isinstance(key, str) or not _TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
             c.bad("tags", key, "tag names have 1-128 letters, digits, spaces or _.:/=+-@ and may not start with aws:")
             continue
         if key in ("website", "environment", "managed-by"):
             c.bad("tags", key, "website, environment and managed-by are set by the component itself")
             continue
-        if not isinstance(tag_value, str) or not _TAG_VALUE_RE.match(tag_value):
+        if not isinstance(tag_value, str) or not _TAG_VALUE_RE.fullmatch(tag_value):
             c.bad(f"tags.{key}", tag_value, "tag values are strings of 0-256 letters, digits, spaces or _.:/=+-@")
             continue
         out.append((key, tag_value))
