@@ -142,7 +142,8 @@ def test_rev_plans_two_commits_in_temporary_worktrees(tmp_path: Path) -> None:
     shutil.copytree(
         ROOT / "divio_storage_infra", repo / "divio_storage_infra", ignore=shutil.ignore_patterns("__pycache__")
     )
-    for name in ("Pulumi.yaml", "__main__.py"):
+    # .gitignore too: Python writes __pycache__ into the checkout it imports from, as in any real repository.
+    for name in ("Pulumi.yaml", "__main__.py", ".gitignore"):
         shutil.copy(ROOT / name, repo / name)
     (repo / "stacks").mkdir()
     stack_file = repo / "stacks" / "Pulumi.example-live.yaml"
