@@ -292,3 +292,28 @@ def test_plan_json_of_a_rendered_stack_is_stable(rendered: Path) -> None:
     first = build_plan(resolve_stack(path, ROOT))
     second = build_plan(resolve_stack(path, ROOT))
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_the_readme_excerpt_is_a_real_generated_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the header names the registry relative to where the command runs
+    assert stacks(tmp_path, registry=Path("stacks/platform/websites.yaml")) == 0
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("A generated file (`stacks/Pulumi.shop-ch-live.yaml`):\n\n```yaml\n")
+    excerpt = readme[readme.index("```yaml\n", start) + len("```yaml\n") : readme.index("```\n", start + 60)]
+    assert excerpt == (tmp_path / "Pulumi.shop-ch-live.yaml").read_text(encoding="utf-8")
+
+
+def test_a_generated_file_that_no_longer_reads_as_yaml_needs_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert stacks(tmp_path) == 0
+    path = tmp_path / "Pulumi.shop-ch-live.yaml"
+    broken = path.read_text(encoding="utf-8") + "  divio-storage:accessKeyId: [\n"
+    path.write_text(broken, encoding="utf-8")
+    capsys.readouterr()
+    assert stacks(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.shop-ch-live.yaml" in err and "--force" in err and "Traceback" not in err
+    assert path.read_text(encoding="utf-8") == broken
+    assert stacks(tmp_path, "--force") == 0
+    assert "accessKeyId: [" not in path.read_text(encoding="utf-8")
