@@ -662,12 +662,16 @@ def _service_sas(ctx: _Azure, args: dict[str, Any]) -> None:
         "protocols",
         "sharedAccessStartTime",
         "sharedAccessExpiryTime",
+        "keyToSign",
     }
     if set(args) - known:
         raise UnappliedResource(f"{SERVICE_SAS}: no mapping for {sorted(set(args) - known)}")
     if args["resource"] != "c":
         raise UnappliedResource(f"{SERVICE_SAS}: only container SAS (resource 'c') is applied, not {args['resource']}")
     container = str(args["canonicalizedResource"]).rsplit("/", 1)[-1]
+    if args.get("keyToSign", "key1") != "key1":
+        # Azurite's development account has one key; a SAS signed with key2 has no counterpart there.
+        raise UnappliedResource(f"{SERVICE_SAS}: Azurite has only key1 to sign with, not {args['keyToSign']}")
     ctx.out.sas_tokens[container] = generate_container_sas(
         AZURITE_ACCOUNT,
         container,
