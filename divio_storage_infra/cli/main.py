@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("divio_storage_infra.cli.bench", "measure a deployed store against the local disk"),
     "diff": ("divio_storage_infra.cli.diff", "review what changes between two plans (dangerous changes first)"),
     "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
+    "adopt": ("divio_storage_infra.cli.adopt", "write Pulumi's bulk import file for the stores a stack adopts"),
 }
 
 

@@ -241,7 +241,7 @@ class S3MediaStorage(pulumi.ComponentResource):
         name_out = bucket.bucket
         region = self._resource_region
 
-        def ownership() -> pulumi.Resource | None:
+        def ownership() -> Any:
             if not p.ownership_controls:
                 return None
             return aws.s3.BucketOwnershipControls(
@@ -252,7 +252,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._chained(store),
             )
 
-        def public_access() -> pulumi.Resource | None:
+        def public_access() -> Any:
             if not p.public_access_block:
                 return None
             return aws.s3.BucketPublicAccessBlock(
@@ -267,7 +267,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._chained(store),
             )
 
-        def policy() -> pulumi.Resource | None:
+        def policy() -> Any:
             if not p.bucket_policy:
                 return None
             document = (
@@ -284,7 +284,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._chained(store),
             )
 
-        def acl() -> pulumi.Resource | None:
+        def acl() -> Any:
             # Only while adopting a bucket that may still use ACLs: S3 refuses BucketOwnerEnforced while the bucket's
             # own ACL grants anyone but the owner. Not protected and retained on delete: once `adopt` is off it
             # leaves the stack without a call to S3 (the ACL stays private; ACLs are disabled by then anyway).
@@ -300,7 +300,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                 ),
             )
 
-        def encryption() -> pulumi.Resource | None:
+        def encryption() -> Any:
             if not p.server_side_encryption:
                 return None
             return aws.s3.BucketServerSideEncryptionConfiguration(
@@ -319,7 +319,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._chained(store),
             )
 
-        def versioning() -> pulumi.Resource | None:
+        def versioning() -> Any:
             if not (spec.versioning and p.versioning):
                 return None
             return aws.s3.BucketVersioning(
@@ -330,7 +330,7 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._chained(store),
             )
 
-        def lifecycle() -> pulumi.Resource | None:
+        def lifecycle() -> Any:
             if not p.lifecycle:
                 return None
             rules = lifecycle_rules(
@@ -348,10 +348,10 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._chained(store),
             )
 
-        def cors() -> pulumi.Resource | None:
+        def cors() -> Any:
             return self._cors(store) if public and spec.cors_origins and p.cors else None
 
-        def logging() -> pulumi.Resource | None:
+        def logging() -> Any:
             if spec.access_log_bucket is None or not p.access_logging:
                 return None
             return aws.s3.BucketLogging(
@@ -363,7 +363,8 @@ class S3MediaStorage(pulumi.ComponentResource):
                 opts=self._chained(store),
             )
 
-        steps: dict[ConfigStep, Callable[[], pulumi.Resource | None]] = {
+        # Each step returns its resource, or None where the provider cannot declare it (the SDK's classes are Any).
+        steps: dict[ConfigStep, Callable[[], Any]] = {
             "ownership": ownership,
             "public-access": public_access,
             "policy": policy,
