@@ -50,7 +50,7 @@ class Expiry:
 
     expires: dt.datetime
     days_left: int
-    """Whole days from ``now`` until the expiry (negative once expired; 0 on its last day)."""
+    """Whole days from ``now`` until the expiry (0 on its last day; once expired, minus the whole days since)."""
     expired: bool
     warn: bool
     """Not expired yet, but expires within the threshold."""
@@ -59,7 +59,8 @@ class Expiry:
         """One line for people: when it expires and how long that is from now."""
         when = self.expires.strftime("%Y-%m-%d %H:%M UTC")
         if self.expired:
-            return f"the SAS expired on {when} ({-self.days_left} day{_s(-self.days_left)} ago)"
+            ago = -self.days_left
+            return f"the SAS expired on {when} ({'today' if ago == 0 else f'{ago} day{_s(ago)} ago'})"
         return f"the SAS expires on {when}, in {self.days_left} day{_s(self.days_left)}"
 
 
@@ -70,6 +71,7 @@ def _s(count: int) -> str:
 def assess(expires: dt.datetime, *, now: dt.datetime, warn_days: int = WARN_DAYS) -> Expiry:
     """Whether ``expires`` has passed at ``now`` or falls within ``warn_days`` days of it."""
     left = expires - now
-    days = left.days  # floor: 23 hours left is 0 days, one second past is -1
     expired = left <= dt.timedelta(0)
+    # Whole days, rounded towards the expiry: 23 hours left is 0 days, 25 hours past is 1 day ago.
+    days = left.days if not expired else -(now - expires).days
     return Expiry(expires=expires, days_left=days, expired=expired, warn=not expired and days < warn_days)
