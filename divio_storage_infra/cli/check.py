@@ -4,7 +4,8 @@ With the DSN's own credential it writes a probe object, reads it back and delete
 probes fail). The public store must serve the object to an anonymous GET and answer CORS preflights: allowed for
 each ``--origin``, refused for an origin nobody configured. The private store must refuse the anonymous GET and
 serve the object through a signed URL. A DSN with a SAS is first checked for its expiry (``sas-expiry``: fails
-once expired, warns on stderr when it expires within ``--warn-days``, default 30). Works for S3 (AWS, S3-compatible) and Azure Blob, and honours the DSN's
+once expired, warns on stderr when it expires within ``--warn-days``, default 30). Works for S3 (AWS,
+S3-compatible) and Azure Blob, and honours the DSN's
 ``endpoint_url`` extension for emulators.
 
 DSNs come from ``--dsn`` / ``--private-dsn`` or, keeping secrets off the command line and out of shell history,
