@@ -12,8 +12,6 @@ whatever its ACL says, so the end of listing (the bucket ACL reset to private) i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import requests
@@ -130,13 +128,13 @@ def test_the_secure_order_would_hide_public_objects_for_a_while(moto: Emulator) 
     policy arrives."""
     bucket = legacy_bucket(moto)
     declared = declare_adoption(bucket)
-    rank: Callable[[DeclaredResource], Any] = lambda r: (  # noqa: E731
-        SECURE_ORDER.index(r.name.rsplit("-", 1)[-1]) if r.name.rsplit("-", 1)[-1] in SECURE_ORDER else -1
-    )
-    bucket_first = sorted(
-        (r for r in declared.resources if r.custom), key=lambda r: (r.type != "aws:s3/bucket:Bucket", rank(r))
-    )
-    bucket_first = [r for r in bucket_first if not r.name.endswith("-acl")]
+
+    def rank(resource: DeclaredResource) -> tuple[bool, int]:
+        step = resource.name.rsplit("-", 1)[-1]
+        return resource.type != "aws:s3/bucket:Bucket", SECURE_ORDER.index(step) if step in SECURE_ORDER else -1
+
+    # The bucket first, then its configuration in the order of a new bucket (no bucket ACL step there).
+    bucket_first = sorted((r for r in declared.resources if r.custom and not r.name.endswith("-acl")), key=rank)
     problems = migrate(moto, bucket, declared, bucket_first)
     assert problems, "ownership before policy should have hidden the public objects"
     assert all(
