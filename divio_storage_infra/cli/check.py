@@ -3,7 +3,9 @@
 With the DSN's own credential it writes a probe object, reads it back and deletes it (always, even when other
 probes fail). The public store must serve the object to an anonymous GET and answer CORS preflights: allowed for
 each ``--origin``, refused for an origin nobody configured. The private store must refuse the anonymous GET and
-serve the object through a signed URL. Works for S3 (AWS, S3-compatible) and Azure Blob, and honours the DSN's
+serve the object through a signed URL. A DSN with a SAS is first checked for its expiry (``sas-expiry``: fails
+once expired, warns on stderr when it expires within ``--warn-days``, default 30). Works for S3 (AWS,
+S3-compatible) and Azure Blob, and honours the DSN's
 ``endpoint_url`` extension for emulators.
 
 DSNs come from ``--dsn`` / ``--private-dsn`` or, keeping secrets off the command line and out of shell history,
@@ -21,6 +23,7 @@ the removal of the probe object still gets its one request.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -29,9 +32,10 @@ from typing import TYPE_CHECKING
 from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
 from divio_storage_infra.core.rules import check_origin
+from divio_storage_infra.core.sas import WARN_DAYS, assess, token_expiry
 
 if TYPE_CHECKING:
-    from divio_storage_infra.probes.base import ProbeOptions, Role, StoreReport
+    from divio_storage_infra.probes.base import ProbeOptions, ProbeResult, Role, StoreReport
 
 DEADLINE_SLACK = 3.0
 """Seconds the run's deadline allows beyond one timeout per probe (setting up SDK clients, printing)."""
@@ -114,7 +118,38 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="seconds each request may take in all: connect, answer and body (default: 5); the whole run ends "
         "within (probes + stores) x SECONDS + 3",
     )
+    parser.add_argument(
+        "--warn-days",
+        type=warn_days_type,
+        default=WARN_DAYS,
+        metavar="DAYS",
+        help=f"warn when a DSN's SAS expires within DAYS days (default: {WARN_DAYS}); an expired SAS fails",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+
+
+def warn_days_type(value: str) -> int:
+    """An argparse type: a whole number of days from 0 to 3650."""
+    if not value.strip().isascii() or not value.strip().isdigit() or not 0 <= int(value) <= 3650:
+        raise argparse.ArgumentTypeError(f"{value[:20]!r}: expected a whole number of days from 0 to 3650")
+    return int(value)
+
+
+def sas_expiry_probe(parsed: ParsedDsn, role: Role, warn_days: int, now: dt.datetime) -> ProbeResult | None:
+    """The ``sas-expiry`` probe of a DSN with a SAS (None without one): fails once expired; says when it expires."""
+    from divio_storage_infra.probes.base import ProbeResult
+
+    if parsed.sas_token is None:
+        return None
+    expires = token_expiry(parsed.sas_token)
+    if expires is None:
+        return ProbeResult(role, "sas-expiry", "fail", "the SAS names no expiry (se) that can be read")
+    state = assess(expires, now=now, warn_days=warn_days)
+    if state.expired:
+        return ProbeResult(role, "sas-expiry", "fail", f"{state.sentence()}; the app's requests are refused")
+    if state.warn:
+        return ProbeResult(role, "sas-expiry", "pass", f"warning: {state.sentence()} (under {warn_days}); rotate it")
+    return ProbeResult(role, "sas-expiry", "pass", state.sentence())
 
 
 def _dsn_from(option: str, given: str | None, env_option: str, env_name: str | None, default_env: str) -> str | None:
@@ -176,9 +211,16 @@ def run(args: argparse.Namespace) -> int:
         deadline=Deadline(seconds),
     )
     reports: list[StoreReport] = []
+    now = dt.datetime.now(dt.UTC)
     try:
         for role, parsed in stores:
-            reports.append(check_store(parsed, role, options))
+            report = check_store(parsed, role, options)
+            expiry = sas_expiry_probe(parsed, role, args.warn_days, now)
+            if expiry is not None:
+                report.probes.insert(0, expiry)
+                if expiry.detail.startswith("warning: "):
+                    print(f"warning: {role} store: {expiry.detail.removeprefix('warning: ')}", file=sys.stderr)
+            reports.append(report)
     except Interrupted as stop:
         print(stop.message, file=sys.stderr)
         return 130

@@ -1,4 +1,5 @@
-"""``divio-storage``: offline ``plan``, ``check`` of a deployed store, ``dsn`` explanations, ``diff`` and ``affected``.
+"""``divio-storage``: ``plan`` offline, ``check`` and ``bench`` a deployed store, explain a ``dsn``, review with
+``diff`` / ``affected``, fan out with ``stacks``, adopt existing storage with ``adopt``.
 
 Each sub-command lives in its own module with ``configure(parser)`` and ``run(args) -> int``; those modules
 import Pulumi or cloud SDKs only inside ``run``, so ``divio-storage dsn`` stays light.
@@ -22,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("divio_storage_infra.cli.diff", "review what changes between two plans (dangerous changes first)"),
     "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
     "stacks": ("divio_storage_infra.cli.stacks", "render one per-website stack config per registry entry"),
+    "adopt": ("divio_storage_infra.cli.adopt", "write Pulumi's bulk import file for the stores a stack adopts"),
 }
 
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from divio_storage_infra.cli.check import warn_days_type
+from divio_storage_infra.core.sas import WARN_DAYS, assess, parse_time
 from divio_storage_infra.preview.plan import PlanError, ProgramFailed, build_plan
 from divio_storage_infra.preview.render import render_json, render_text
 from divio_storage_infra.preview.stackconfig import (
@@ -52,6 +57,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("text", "json"), default="text", help="text for people (default), json for tools"
     )
     parser.add_argument(
+        "--warn-days",
+        type=warn_days_type,
+        default=WARN_DAYS,
+        metavar="DAYS",
+        help=f"warn on stderr when a SAS in the plan expires within DAYS days (default: {WARN_DAYS})",
+    )
+    parser.add_argument(
         "--policy-pack",
         type=Path,
         default=None,
@@ -95,12 +107,32 @@ def run(args: argparse.Namespace) -> int:
             return 2
         # Only with the option: the default document (and its JSON bytes) stays exactly as before.
         document["violations"] = policypack.run_pack(document, pack, config)
+    # On stderr, never in the document: the plan's bytes must not depend on the day it runs.
+    for warning in sas_warnings(document, dt.datetime.now(dt.UTC), args.warn_days):
+        print(f"warning: {warning}", file=sys.stderr)
     rendered = render_json(document) if args.format == "json" else render_text(document)
     # Bytes, not text: the contract is UTF-8 whatever the locale's encoding.
     sys.stdout.flush()
     sys.stdout.buffer.write(rendered.encode("utf-8"))
     sys.stdout.buffer.flush()
     return 1 if any(v["enforcement"] == "mandatory" for v in document.get("violations", ())) else 0
+
+
+def sas_warnings(document: Mapping[str, Any], now: dt.datetime, warn_days: int) -> list[str]:
+    """A line for every SAS in the plan (a component's ``sas_terms`` output) that has expired or expires within
+    ``warn_days`` days of ``now``, in URN order."""
+    lines: list[str] = []
+    for resource in document["resources"]:
+        terms = resource["outputs"].get("sas_terms") if isinstance(resource["outputs"], dict) else None
+        expiry = terms.get("expiry") if isinstance(terms, dict) else None
+        expires = parse_time(expiry) if isinstance(expiry, str) else None
+        if expires is None:
+            continue
+        state = assess(expires, now=now, warn_days=warn_days)
+        if state.expired or state.warn:
+            fix = "move sasStart forward (docs/rotation.md) and deploy the new DSN before the old one expires"
+            lines.append(f"{resource['type']} {resource['name']}: {state.sentence()}; {fix}")
+    return lines
 
 
 def resolve_stack(stack: str, project_dir: Path | None = None, *, cwd: Path | None = None) -> StackConfig:

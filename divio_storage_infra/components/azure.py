@@ -19,6 +19,12 @@ import pulumi
 
 from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.core import markers, naming
+from divio_storage_infra.core.adoption import (
+    ACCOUNT_IGNORED_WHILE_ADOPTING,
+    CONTAINER_IGNORED_WHILE_ADOPTING,
+    storage_account_import_id,
+)
+from divio_storage_infra.core.adoption import container_import_id as adoption_container_id
 from divio_storage_infra.core.dsn import azure_dsn, azure_media_url
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec
@@ -54,7 +60,6 @@ CORS_EXPOSED_HEADERS: tuple[str, ...] = ("ETag",)
 
 # Azure allows exactly one blob service and one management policy per account, both named "default".
 _DEFAULT = "default"
-_KEY_NAME = "key1"
 
 KEY_EXPIRATION_DAYS = 90
 """Account keys older than this are reported (Azure Policy, Advisor); Azure does not disable them: a reminder."""
@@ -210,7 +215,10 @@ class AzureMediaStorage(pulumi.ComponentResource):
             # replace existing accounts and their data. Data is encrypted at rest by Azure either way.
             # The role and opt-in tags are what the CrossGuard pack reads to allow the public container.
             tags=markers.store_tags(spec, public=spec.public_storage),
-            opts=child(protect=spec.protect, depends_on=[group] if group is not None else None),
+            opts=pulumi.ResourceOptions.merge(
+                child(protect=spec.protect, depends_on=[group] if group is not None else None),
+                _adopted(spec, account_import_id(spec), ACCOUNT_IGNORED_WHILE_ADOPTING),
+            ),
         )
 
         # Set Blob Service Properties keeps any element the request leaves out, so CORS (even an empty list),
@@ -273,7 +281,7 @@ class AzureMediaStorage(pulumi.ComponentResource):
             keys = azure_storage.list_storage_account_keys_output(
                 account_name=account_name, resource_group_name=group_name, opts=invoke_opts
             )
-            account_key = pulumi.Output.secret(keys.apply(_first_key))
+            account_key = pulumi.Output.secret(keys.apply(lambda result: _named_key(result, spec.active_account_key)))
 
         def container(container_name: str, public: bool) -> tuple[pulumi.Resource, pulumi.Output[str]]:
             resource = azure_storage.BlobContainer(
@@ -284,7 +292,14 @@ class AzureMediaStorage(pulumi.ComponentResource):
                 # Blob: anonymous reads of single blobs by URL; never "Container", which would also list them.
                 public_access=azure_storage.PublicAccess.BLOB if public else azure_storage.PublicAccess.NONE,
                 # The account must allow public access before a public container can be created.
-                opts=child(protect=spec.protect, depends_on=[account]),
+                opts=pulumi.ResourceOptions.merge(
+                    child(protect=spec.protect, depends_on=[account]),
+                    _adopted(
+                        spec,
+                        container_import_id(spec, container_name),
+                        CONTAINER_IGNORED_WHILE_ADOPTING,
+                    ),
+                ),
             )
             domain = spec.media_domain if public else None
             credential: pulumi.Output[dict[str, str]]
@@ -308,19 +323,21 @@ class AzureMediaStorage(pulumi.ComponentResource):
         self.public_container_name = None
         self.media_url = None
         self.storage_dsn = None
+        public_name = naming.container_name(spec, "media")
+        private_name = naming.container_name(spec, "private")
         if spec.public_storage:
-            public, self.storage_dsn = container(naming.PUBLIC_CONTAINER, public=True)
-            self.public_container_name = _after(public, naming.PUBLIC_CONTAINER)
+            public, self.storage_dsn = container(public_name, public=True)
+            self.public_container_name = _after(public, public_name)
             self.media_url = _after(
                 [*store_config, public],
-                azure_media_url(account_name, naming.PUBLIC_CONTAINER, custom_domain=spec.media_domain),
+                azure_media_url(account_name, public_name, custom_domain=spec.media_domain),
             )
 
         self.private_container_name = None
         self.private_storage_dsn = None
         if spec.private_storage:
-            private, self.private_storage_dsn = container(naming.PRIVATE_CONTAINER, public=False)
-            self.private_container_name = _after(private, naming.PRIVATE_CONTAINER)
+            private, self.private_storage_dsn = container(private_name, public=False)
+            self.private_container_name = _after(private, private_name)
 
         self.resource_group_name = (
             _after(group, group_name) if group is not None else pulumi.Output.from_input(group_name)
@@ -333,8 +350,8 @@ class AzureMediaStorage(pulumi.ComponentResource):
                 "containers": [
                     c
                     for c, on in (
-                        (naming.PUBLIC_CONTAINER, spec.public_storage),
-                        (naming.PRIVATE_CONTAINER, spec.private_storage),
+                        (public_name, spec.public_storage),
+                        (private_name, spec.private_storage),
                     )
                     if on
                 ],
@@ -380,14 +397,39 @@ class AzureMediaStorage(pulumi.ComponentResource):
             protocols=azure_storage.HttpProtocol.HTTPS,
             shared_access_start_time=f"{spec.sas_start}T00:00:00Z",
             shared_access_expiry_time=spec.sas_expiry,
+            # Regenerating the other key (docs/rotation.md) leaves tokens signed with this one valid.
+            key_to_sign=spec.active_account_key,
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[container]),
         )
         return pulumi.Output.secret(token.apply(lambda result: str(result.service_sas_token)))
 
 
-def _first_key(result: Any) -> str:
-    """The value of ``key1`` from a list-keys result (the key service SAS tokens are signed with by default)."""
+def _named_key(result: Any, name: str) -> str:
+    """The value of the key ``name`` (``key1`` or ``key2``, the spec's ``activeAccountKey``) from a list-keys
+    result; the first key when the result names none so (an answer without key names)."""
     for key in result.keys:
-        if key.key_name == _KEY_NAME:
+        if key.key_name == name:
             return str(key.value)
     return str(result.keys[0].value)
+
+
+def account_import_id(spec: StorageSpec) -> str:
+    """The ARM id the existing account of an adopting ``spec`` is imported by."""
+    return storage_account_import_id(
+        spec.subscription_id or "", naming.resource_group_name(spec), naming.storage_account_name(spec)
+    )
+
+
+def container_import_id(spec: StorageSpec, container: str) -> str:
+    """The ARM id the existing ``container`` of an adopting ``spec`` is imported by."""
+    return adoption_container_id(
+        spec.subscription_id or "", naming.resource_group_name(spec), naming.storage_account_name(spec), container
+    )
+
+
+def _adopted(spec: StorageSpec, import_id: str, kept: tuple[str, ...]) -> pulumi.ResourceOptions:
+    """With ``adopt``: imported by ``import_id``, the ``kept`` inputs taken from the live resource
+    (docs/adoption.md); otherwise no options."""
+    if not spec.adopt:
+        return pulumi.ResourceOptions()
+    return pulumi.ResourceOptions(import_=import_id, ignore_changes=list(kept))

@@ -6,6 +6,7 @@ about what is valid or secure lives in ``spec``, ``naming``, ``policies``, ``pro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,14 @@ import pulumi_aws as aws
 
 from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.core import markers, naming, policies
+from divio_storage_infra.core.adoption import (
+    BUCKET_IGNORED_WHILE_ADOPTING as BUCKET_KEPT,
+)
+from divio_storage_infra.core.adoption import (
+    ConfigStep,
+    bucket_import_id,
+    configuration_order,
+)
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
 from divio_storage_infra.core.spec import StorageSpec
@@ -186,8 +195,9 @@ class S3MediaStorage(pulumi.ComponentResource):
     def _chained(self, store: _Bucket) -> pulumi.ResourceOptions:
         """Options for the next configuration resource of ``store``: it waits for the one declared before it.
 
-        S3 answers concurrent configuration writes to one bucket with OperationAborted, so they go one at a time:
-        ownership controls, public access block, policy (rejected while the block still blocks it), then the rest.
+        S3 answers concurrent configuration writes to one bucket with OperationAborted, so they go one at a time,
+        in :func:`~divio_storage_infra.core.adoption.configuration_order`: ownership controls, public access block,
+        policy (rejected while the block still blocks it), then the rest; an adopted bucket starts with its policy.
         """
         return self._opts(depends_on=store.config[-1:])
 
@@ -225,110 +235,152 @@ class S3MediaStorage(pulumi.ComponentResource):
             # The role and opt-in tags are what the CrossGuard pack reads to tell a public store from a private one.
             tags=markers.store_tags(spec, public=public),
             # Buckets hold user data: deleting one must be an explicit choice (protect: false in the spec).
-            opts=self._opts(protect=spec.protect),
+            opts=self._opts(protect=spec.protect, **_adopted(spec, bucket_import_id(bucket_name), BUCKET_KEPT)),
         )
         store = _Bucket(role=role, name=bucket_name, bucket=bucket)
         name_out = bucket.bucket
         region = self._resource_region
-        # Declared in the order S3 accepts them, each waiting for the one before (`_chained`).
-        if p.ownership_controls:
-            store.config.append(
-                aws.s3.BucketOwnershipControls(
-                    f"{prefix}-ownership",
-                    bucket=name_out,
-                    region=region,
-                    rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-                    opts=self._chained(store),
-                )
+
+        def ownership() -> Any:
+            if not p.ownership_controls:
+                return None
+            return aws.s3.BucketOwnershipControls(
+                f"{prefix}-ownership",
+                bucket=name_out,
+                region=region,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+                opts=self._chained(store),
             )
-        if p.public_access_block:
-            store.config.append(
-                aws.s3.BucketPublicAccessBlock(
-                    f"{prefix}-public-access",
-                    bucket=name_out,
-                    region=region,
-                    block_public_acls=True,
-                    ignore_public_acls=True,
-                    # The public bucket is public through its policy only; ACLs stay blocked on both.
-                    block_public_policy=not public,
-                    restrict_public_buckets=not public,
-                    opts=self._chained(store),
-                )
+
+        def public_access() -> Any:
+            if not p.public_access_block:
+                return None
+            return aws.s3.BucketPublicAccessBlock(
+                f"{prefix}-public-access",
+                bucket=name_out,
+                region=region,
+                block_public_acls=True,
+                ignore_public_acls=True,
+                # The public bucket is public through its policy only; ACLs stay blocked on both.
+                block_public_policy=not public,
+                restrict_public_buckets=not public,
+                opts=self._chained(store),
             )
-        if p.bucket_policy:
+
+        def policy() -> Any:
+            if not p.bucket_policy:
+                return None
             document = (
-                policies.public_bucket_policy(bucket_name, self._region_name)
+                policies.public_bucket_policy(bucket_name, self._region_name, spec.public_prefixes)
                 if public
                 else policies.private_bucket_policy(bucket_name, self._region_name)
             )
-            store.config.append(
-                aws.s3.BucketPolicy(
-                    f"{prefix}-policy",
-                    bucket=name_out,
-                    region=region,
-                    policy=policies.to_json(document),
-                    # S3 rejects a public policy while the public access block still blocks it.
-                    opts=self._chained(store),
-                )
+            return aws.s3.BucketPolicy(
+                f"{prefix}-policy",
+                bucket=name_out,
+                region=region,
+                policy=policies.to_json(document),
+                # S3 rejects a public policy while the public access block still blocks it.
+                opts=self._chained(store),
             )
-        if p.server_side_encryption:
-            store.config.append(
-                aws.s3.BucketServerSideEncryptionConfiguration(
-                    f"{prefix}-encryption",
-                    bucket=name_out,
-                    region=region,
-                    rules=[
-                        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                            apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                                # SSE-S3, not KMS: public objects are world-readable anyway, and a KMS key would
-                                # make every anonymous GET fail (anonymous callers cannot use kms:Decrypt).
-                                sse_algorithm="AES256"
-                            )
+
+        def acl() -> Any:
+            # Only while adopting a bucket that may still use ACLs: S3 refuses BucketOwnerEnforced while the bucket's
+            # own ACL grants anyone but the owner. Not protected and retained on delete: once `adopt` is off it
+            # leaves the stack without a call to S3 (the ACL stays private; ACLs are disabled by then anyway).
+            if not (spec.adopt and p.ownership_controls):
+                return None
+            return aws.s3.BucketAcl(
+                f"{prefix}-acl",
+                bucket=name_out,
+                region=region,
+                acl="private",
+                opts=pulumi.ResourceOptions.merge(
+                    self._chained(store), pulumi.ResourceOptions(protect=False, retain_on_delete=True)
+                ),
+            )
+
+        def encryption() -> Any:
+            if not p.server_side_encryption:
+                return None
+            return aws.s3.BucketServerSideEncryptionConfiguration(
+                f"{prefix}-encryption",
+                bucket=name_out,
+                region=region,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            # SSE-S3, not KMS: public objects are world-readable anyway, and a KMS key would
+                            # make every anonymous GET fail (anonymous callers cannot use kms:Decrypt).
+                            sse_algorithm="AES256"
                         )
-                    ],
-                    opts=self._chained(store),
-                )
+                    )
+                ],
+                opts=self._chained(store),
             )
-        if spec.versioning and p.versioning:
-            store.config.append(
-                aws.s3.BucketVersioning(
-                    f"{prefix}-versioning",
-                    bucket=name_out,
-                    region=region,
-                    versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                    opts=self._chained(store),
-                )
+
+        def versioning() -> Any:
+            if not (spec.versioning and p.versioning):
+                return None
+            return aws.s3.BucketVersioning(
+                f"{prefix}-versioning",
+                bucket=name_out,
+                region=region,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                opts=self._chained(store),
             )
-        if p.lifecycle:
+
+        def lifecycle() -> Any:
+            if not p.lifecycle:
+                return None
             rules = lifecycle_rules(
                 versioning=spec.versioning and p.versioning,
                 noncurrent_days=spec.noncurrent_version_expiration_days,
                 abort_days=spec.abort_incomplete_multipart_upload_days,
             )
-            store.config.append(
-                aws.s3.BucketLifecycleConfiguration(
-                    f"{prefix}-lifecycle",
-                    bucket=name_out,
-                    region=region,
-                    # One configuration per bucket holds every rule: S3 keeps only one, a second would replace it.
-                    rules=[_lifecycle_rule(rule) for rule in rules],
-                    # After versioning: S3 rejects noncurrent-version rules until versioning is on.
-                    opts=self._chained(store),
-                )
+            return aws.s3.BucketLifecycleConfiguration(
+                f"{prefix}-lifecycle",
+                bucket=name_out,
+                region=region,
+                # One configuration per bucket holds every rule: S3 keeps only one, a second would replace it.
+                rules=[_lifecycle_rule(rule) for rule in rules],
+                # After versioning: S3 rejects noncurrent-version rules until versioning is on.
+                opts=self._chained(store),
             )
-        if public and spec.cors_origins and p.cors:
-            store.config.append(self._cors(store))
-        if spec.access_log_bucket is not None and p.access_logging:
-            store.config.append(
-                aws.s3.BucketLogging(
-                    f"{prefix}-logging",
-                    bucket=name_out,
-                    region=region,
-                    target_bucket=spec.access_log_bucket,
-                    target_prefix=access_log_prefix(spec.website, spec.environment, role),
-                    opts=self._chained(store),
-                )
+
+        def cors() -> Any:
+            return self._cors(store) if public and spec.cors_origins and p.cors else None
+
+        def logging() -> Any:
+            if spec.access_log_bucket is None or not p.access_logging:
+                return None
+            return aws.s3.BucketLogging(
+                f"{prefix}-logging",
+                bucket=name_out,
+                region=region,
+                target_bucket=spec.access_log_bucket,
+                target_prefix=access_log_prefix(spec.website, spec.environment, role),
+                opts=self._chained(store),
             )
+
+        # Each step returns its resource, or None where the provider cannot declare it (the SDK's classes are Any).
+        steps: dict[ConfigStep, Callable[[], Any]] = {
+            "ownership": ownership,
+            "public-access": public_access,
+            "policy": policy,
+            "acl": acl,
+            "encryption": encryption,
+            "versioning": versioning,
+            "lifecycle": lifecycle,
+            "cors": cors,
+            "logging": logging,
+        }
+        # Each waits for the one declared before it (`_chained`), in the order core/adoption.py gives: the secure
+        # order for a new bucket, the migration order (policy first, ownership after it) for an adopted one.
+        for step in configuration_order(adopt=spec.adopt):
+            resource = steps[step]()
+            if resource is not None:
+                store.config.append(resource)
         return store
 
     def _cors(self, store: _Bucket) -> aws.s3.BucketCorsConfiguration:
@@ -371,7 +423,17 @@ class S3MediaStorage(pulumi.ComponentResource):
                 policy=policies.to_json(document),
                 opts=self._opts(),
             )
-            key = aws.iam.AccessKey(f"{self._prefix}-access-key", user=user.name, opts=self._opts())
+            keys = {
+                slot: aws.iam.AccessKey(
+                    _access_key_name(self._prefix, slot),
+                    user=user.name,
+                    # The key the DSNs carry is protected like the website; a spare slot's key is not, so retiring
+                    # it after a rotation is one config change and one `pulumi up` (docs/rotation.md).
+                    opts=self._opts(protect=spec.protect and slot == spec.active_access_key),
+                )
+                for slot in spec.access_keys
+            }
+            key = keys[spec.active_access_key]
             # The key is useless to the app until its policy is attached: the DSN waits for both.
             self._credential_config.append(user_policy)
             self.iam_user_name = user.name
@@ -417,3 +479,17 @@ def _lifecycle_rule(rule: LifecycleRule) -> aws.s3.BucketLifecycleConfigurationR
             else None
         ),
     )
+
+
+def _adopted(spec: StorageSpec, import_id: str, kept: Sequence[str]) -> dict[str, Any]:
+    """Resource options of a data-bearing resource: with ``adopt``, imported by ``import_id`` with ``kept`` inputs
+    taken from the live resource (docs/adoption.md); otherwise none."""
+    if not spec.adopt:
+        return {}
+    return {"import_": import_id, "ignore_changes": list(kept)}
+
+
+def _access_key_name(prefix: str, slot: str) -> str:
+    """The logical name of a key slot's access key: slot ``a`` keeps the name the single key always had, because
+    renaming it would replace (and so revoke) the key every deployed app uses."""
+    return f"{prefix}-access-key" if slot == "a" else f"{prefix}-access-key-{slot}"

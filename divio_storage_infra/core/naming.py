@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 
+from divio_storage_infra.core.clouds import azure as clouds_azure
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.rules import check_account_name, check_bucket_name
 from divio_storage_infra.core.spec import StorageSpec
@@ -21,8 +22,8 @@ from divio_storage_infra.core.spec import StorageSpec
 HASH_LENGTH = 8
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
-PUBLIC_CONTAINER = "public-media"
-PRIVATE_CONTAINER = "private-media"
+PUBLIC_CONTAINER = clouds_azure.PUBLIC_CONTAINER
+PRIVATE_CONTAINER = clouds_azure.PRIVATE_CONTAINER
 
 
 def short_hash(*parts: str, length: int = HASH_LENGTH) -> str:
@@ -116,3 +117,10 @@ def resource_group_name(spec: StorageSpec) -> str:
     if spec.resource_group_name is not None:
         return spec.resource_group_name
     return _readable_or_hashed(spec, "media", 90)
+
+
+def container_name(spec: StorageSpec, role: str) -> str:
+    """The Azure container of ``role`` (``media`` or ``private``): the spec's existing one, else the standard one."""
+    if role == "media":
+        return spec.container_name or PUBLIC_CONTAINER
+    return spec.private_container_name or PRIVATE_CONTAINER

@@ -52,9 +52,14 @@ def _deny_insecure_transport(arn: str) -> dict[str, Any]:
     }
 
 
-def public_bucket_policy(bucket: str, region: str) -> PolicyDocument:
-    """Anyone may GET objects (never list the bucket); requests without TLS are denied."""
+def public_bucket_policy(bucket: str, region: str, prefixes: Sequence[str] = ()) -> PolicyDocument:
+    """Anyone may GET objects (never list the bucket); requests without TLS are denied.
+
+    ``prefixes`` limits the public read to keys under them (``publicPrefixes``: an adopted bucket whose private
+    objects live under other prefixes); empty means every key.
+    """
     arn = bucket_arn(bucket, region)
+    objects: str | list[str] = [f"{arn}/{prefix}*" for prefix in prefixes] if prefixes else f"{arn}/*"
     return {
         "Version": VERSION,
         "Statement": [
@@ -63,7 +68,7 @@ def public_bucket_policy(bucket: str, region: str) -> PolicyDocument:
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "s3:GetObject",
-                "Resource": f"{arn}/*",
+                "Resource": objects,
             },
             _deny_insecure_transport(arn),
         ],

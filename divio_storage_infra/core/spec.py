@@ -18,12 +18,14 @@ from divio_storage_infra.core.clouds import S3_CLOUDS, capabilities
 from divio_storage_infra.core.clouds.base import CloudName, Credentials
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.validation import azure, identity, placement, stores
+from divio_storage_infra.core.validation.adoption import read_adoption
 from divio_storage_infra.core.validation.azure import AZURE_SKUS, SAS_PERMISSION_LETTERS
 from divio_storage_infra.core.validation.collector import Collector
 from divio_storage_infra.core.validation.cors import cors
 from divio_storage_infra.core.validation.credentials import credentials as read_credentials
 from divio_storage_infra.core.validation.durability import read_durability
 from divio_storage_infra.core.validation.identity import ENVIRONMENT_MAX, WEBSITE_MAX
+from divio_storage_infra.core.validation.rotation import read_rotation
 from divio_storage_infra.core.validation.tags import tags as read_tags
 
 Cloud = CloudName
@@ -89,6 +91,22 @@ class StorageSpec:
     """Azure SAS: first day of validity (ISO date); the expiry is ``sas_start + sas_lifetime_days``."""
     sas_lifetime_days: int = 90
     sas_permissions: str = SAS_PERMISSION_LETTERS
+    adopt: bool = False
+    """Take over existing buckets / account and containers (Pulumi ``import``) instead of creating them."""
+    public_prefixes: tuple[str, ...] = ()
+    """Key prefixes the public bucket's policy makes world-readable; empty: every key (S3 with bucket policies)."""
+    subscription_id: str | None = None
+    """Azure, with ``adopt``: the subscription of the existing account (part of the import ids)."""
+    container_name: str | None = None
+    """Azure: the public store's existing container (default ``public-media``)."""
+    private_container_name: str | None = None
+    """Azure: the private store's existing container (default ``private-media``)."""
+    access_keys: tuple[str, ...] = ("a",)
+    """IAM user key slots that exist (``a``, ``b``); two during a rotation."""
+    active_access_key: str = "a"
+    """The key slot whose key the DSNs carry."""
+    active_account_key: str = "key1"
+    """Azure: the account key the DSN carries (``account-key``) or that signs the SAS (``sas``)."""
     given: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """The config keys that were set explicitly (the rest took their defaults)."""
 
@@ -182,6 +200,8 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         media_domain=media_domain,
     )
     az = azure.azure_settings(c, caps, credentials)
+    adoption = read_adoption(c, caps, wanted)
+    rotation = read_rotation(c, credentials)
 
     if c.problems:
         named = website and environment and not any(p.field in ("website", "environment") for p in c.problems)
@@ -218,5 +238,13 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         sas_start=az.sas_start,
         sas_lifetime_days=az.sas_lifetime_days,
         sas_permissions=az.sas_permissions,
+        adopt=adoption.adopt,
+        public_prefixes=adoption.public_prefixes,
+        subscription_id=adoption.subscription_id,
+        container_name=adoption.container_name,
+        private_container_name=adoption.private_container_name,
+        access_keys=rotation.access_keys,
+        active_access_key=rotation.active_access_key,
+        active_account_key=rotation.active_account_key,
         given=frozenset(k for k in c.raw if k in CONFIG_KEYS),
     )

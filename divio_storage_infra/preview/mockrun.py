@@ -100,6 +100,8 @@ class DeclaredResource:
     additional_secret_outputs: list[str]
     aliases: list[dict[str, Any]]
     inputs: dict[str, Any]
+    import_id: str | None = None
+    """The ``import`` option: the id of an existing resource the engine takes over instead of creating one."""
 
 
 @dataclass
@@ -223,6 +225,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             additional_secret_outputs=list(request.additionalSecretOutputs),
             aliases=[json_format.MessageToDict(a) for a in request.aliases],
             inputs=_struct(request.object),
+            import_id=request.importId or None,
         )
 
     def Invoke(self, request: Any) -> Any:

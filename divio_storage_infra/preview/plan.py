@@ -40,8 +40,11 @@ class PlanError(Exception):
     """The program rejected its config in a way that is not a SpecError (e.g. a config value of the wrong type)."""
 
 
-def build_plan(stack_config: StackConfig) -> dict[str, Any]:
+def build_plan(stack_config: StackConfig, *, program: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run the stack's program under the mock runtime and return the plan document (what ``--format json`` prints).
+
+    ``program`` replaces the project's own program (``divio-storage adopt --registry`` runs the platform program
+    on another registry file); it runs in the project directory with the stack's config all the same.
 
     Raises the program's own SpecError (secrets masked in its message), PlanError for other config errors, and
     ProgramFailed (with a masked traceback) for anything else.
@@ -53,7 +56,7 @@ def build_plan(stack_config: StackConfig) -> dict[str, Any]:
     try:
         with _isolated(project.directory):
             declared = mockrun.run(
-                _program(stack_config.project.program),
+                program or _program(stack_config.project.program),
                 mocks=plan_mocks(),
                 project=project.name,
                 stack=stack_config.stack,
@@ -232,7 +235,7 @@ def _document(stack_config: StackConfig, declared: Declared) -> dict[str, Any]:
 
 def _resource(resource: DeclaredResource, declared: Declared) -> dict[str, Any]:
     aliases = {json.dumps(_render(a), sort_keys=True): _render(a) for a in resource.aliases}
-    return {
+    entry = {
         "urn": resource.urn,
         "type": resource.type,
         "name": resource.name,
@@ -251,6 +254,10 @@ def _resource(resource: DeclaredResource, declared: Declared) -> dict[str, Any]:
         "inputs": _render(resource.inputs),
         "outputs": _render(declared.component_outputs.get(resource.urn, {})),
     }
+    if resource.import_id is not None:
+        # Only on imported resources, so plans without adoption keep their bytes (docs/plan-format.md).
+        entry["importId"] = resource.import_id
+    return entry
 
 
 def _parent(urn: str | None) -> str | None:

@@ -124,7 +124,8 @@ def _resource_lines(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[st
         if on
     ]
     head = f"{pad}+ {resource['type']} {json.dumps(resource['name'])}"
-    lines = [head + (f"  [{', '.join(flags)}]" if flags else "")]
+    imported = f"  [import {resource['importId']}]" if resource.get("importId") else ""
+    lines = [head + (f"  [{', '.join(flags)}]" if flags else "") + imported]
     inner = depth + 1
     for label, urns in (("depends on", resource["dependencies"]),):
         for urn in urns:

@@ -250,6 +250,8 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
                         "protocols": "https",
                         "sharedAccessStartTime": "2026-01-01T00:00:00Z",
                         "sharedAccessExpiryTime": "2026-04-01T00:00:00Z",
+                        # Signed with the account key the spec names (activeAccountKey, default key1).
+                        "keyToSign": "key1",
                     },
                 )
                 for name in container_names

@@ -256,6 +256,30 @@ def _bucket(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     ctx.out.log.append(f"created bucket {name} in {region}")
 
 
+def _imported_bucket(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
+    """``import`` instead of create: the bucket must exist, and what must match for the engine's import does."""
+    name, region = i.need("bucket"), ctx.region(i)
+    if r.import_id != name:
+        raise UnappliedResource(f"{r.name}: imports {r.import_id!r} but declares bucket {name!r}")
+    if i.get("forceDestroy") is not False:
+        raise UnappliedResource(f"{r.name}: forceDestroy must be declared false (an imported bucket reads false)")
+    client = ctx.s3(region)
+    live_region = client.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
+    if live_region != (region or "us-east-1"):
+        raise UnappliedResource(f"{r.name}: declares region {region}, the bucket lives in {live_region}")
+    if "tags" not in r.ignore_changes:
+        raise UnappliedResource(f"{r.name}: imported with tags that must match the live bucket; ignore them")
+    i.ignore("tags")  # kept as they are live (ignore_changes), exactly what the engine's import does
+    ctx.out.buckets[r.name] = name
+    ctx.out.bucket_providers[name] = ctx.provider.name if ctx.provider is not None else None
+    ctx.out.log.append(f"imported bucket {name} in {live_region} (tags kept)")
+
+
+def _bucket_acl(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
+    ctx.s3(ctx.region(i)).put_bucket_acl(Bucket=i.need("bucket"), ACL=i.need("acl"))
+    ctx.out.log.append(f"{r.name}: bucket ACL {i.need('acl')}")
+
+
 def _ownership(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     rule = _mapped(i.need("rule"), {"objectOwnership": "ObjectOwnership"}, r.name)
     ctx.s3(ctx.region(i)).put_bucket_ownership_controls(Bucket=i.need("bucket"), OwnershipControls={"Rules": [rule]})
@@ -443,6 +467,7 @@ AWS_HANDLERS: dict[str, Callable[[_Aws, DeclaredResource, _Inputs], None]] = {
     "pulumi:providers:aws": _provider,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _ownership,
+    "aws:s3/bucketAcl:BucketAcl": _bucket_acl,
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _public_access_block,
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _encryption,
     "aws:s3/bucketPolicy:BucketPolicy": _bucket_policy,
@@ -456,23 +481,57 @@ AWS_HANDLERS: dict[str, Callable[[_Aws, DeclaredResource, _Inputs], None]] = {
 }
 
 
-def apply_aws(declared: Declared, moto: Emulator) -> AwsApplied:
+IMPORT_HANDLERS: dict[str, Callable[[_Aws, DeclaredResource, _Inputs], None]] = {
+    "aws:s3/bucket:Bucket": _imported_bucket,
+}
+
+
+def dependency_order(resources: list[DeclaredResource]) -> list[DeclaredResource]:
+    """``resources`` so that each comes after everything it depends on (as the engine runs them one at a time),
+    ties in registration order; a dependency outside ``resources`` (a component) is ignored."""
+    known = {r.urn for r in resources}
+    done: set[str] = set()
+    ordered: list[DeclaredResource] = []
+    pending = list(resources)
+    while pending:
+        ready = next(
+            (r for r in pending if all(d in done or d not in known or d == r.urn for d in r.dependencies)), None
+        )
+        if ready is None:
+            raise AssertionError(f"dependency cycle among {[r.name for r in pending]}")
+        pending.remove(ready)
+        done.add(ready.urn)
+        ordered.append(ready)
+    return ordered
+
+
+def apply_aws(
+    declared: Declared,
+    moto: Emulator,
+    *,
+    resources: list[DeclaredResource] | None = None,
+    after_each: Callable[[DeclaredResource], None] | None = None,
+) -> AwsApplied:
     """Create every declared AWS resource in the moto server (its auth must still be off), or in SeaweedFS.
 
     SeaweedFS checks signatures: the program's explicit provider must declare a key pair that is one of its
-    identities (see :func:`support.emulators.start_seaweedfs`).
+    identities (see :func:`support.emulators.start_seaweedfs`). ``resources`` applies those (in that order)
+    instead of all of them in registration order; ``after_each`` runs after each one. A resource declared with the
+    ``import`` option must exist already (its import handler checks what the engine's import would).
     """
     ctx = _Aws(moto.url)
-    for resource in declared.resources:
+    for resource in declared.resources if resources is None else resources:
         if resource.type in COMPONENT_TYPES:
             continue  # components are logical groupings; their children carry everything
-        handler = AWS_HANDLERS.get(resource.type)
+        handler = (IMPORT_HANDLERS if resource.import_id else AWS_HANDLERS).get(resource.type)
         if handler is None:
             raise UnappliedResource(f"cannot apply {resource.type} ({resource.name}) to moto: no handler")
         ctx.provider = ctx.provider_of(resource)
         inputs = _Inputs(resource)
         handler(ctx, resource, inputs)
         inputs.done()
+        if after_each is not None:
+            after_each(resource)
     if declared.calls:
         raise UnappliedResource(f"unexpected invokes in an AWS program: {[token for token, _ in declared.calls]}")
     return ctx.out
@@ -662,12 +721,16 @@ def _service_sas(ctx: _Azure, args: dict[str, Any]) -> None:
         "protocols",
         "sharedAccessStartTime",
         "sharedAccessExpiryTime",
+        "keyToSign",
     }
     if set(args) - known:
         raise UnappliedResource(f"{SERVICE_SAS}: no mapping for {sorted(set(args) - known)}")
     if args["resource"] != "c":
         raise UnappliedResource(f"{SERVICE_SAS}: only container SAS (resource 'c') is applied, not {args['resource']}")
     container = str(args["canonicalizedResource"]).rsplit("/", 1)[-1]
+    if args.get("keyToSign", "key1") != "key1":
+        # Azurite's development account has one key; a SAS signed with key2 has no counterpart there.
+        raise UnappliedResource(f"{SERVICE_SAS}: Azurite has only key1 to sign with, not {args['keyToSign']}")
     ctx.out.sas_tokens[container] = generate_container_sas(
         AZURITE_ACCOUNT,
         container,

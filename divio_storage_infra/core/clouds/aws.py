@@ -18,7 +18,16 @@ AWS = CloudCapabilities(
     dsn_host_suffixes=(".amazonaws.com", ".amazonaws.com.cn"),
     credentials=("none", "iam-user"),
     config_keys=frozenset(
-        {"region", "bucketName", "privateBucketName", "abortIncompleteMultipartUploadDays", "accessLogBucket"}
+        {
+            "region",
+            "bucketName",
+            "privateBucketName",
+            "abortIncompleteMultipartUploadDays",
+            "accessLogBucket",
+            "publicPrefixes",
+            "accessKeys",
+            "activeAccessKey",
+        }
     ),
     iam=True,
     public_access_block=True,

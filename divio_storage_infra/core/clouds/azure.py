@@ -10,6 +10,10 @@ from divio_storage_infra.core.clouds.base import CloudCapabilities
 
 BLOB_HOST = "blob.core.windows.net"
 """The blob service's host suffix: an account's endpoint is ``<account>.blob.core.windows.net``."""
+PUBLIC_CONTAINER = "public-media"
+"""The public store's container unless the spec names another (``containerName``)."""
+PRIVATE_CONTAINER = "private-media"
+"""The private store's container unless the spec names another (``privateContainerName``)."""
 MAX_CORS_RULES = 5
 """Azure allows at most five CORS rules per storage account (the component declares one per origin)."""
 
@@ -36,6 +40,10 @@ AZURE = CloudCapabilities(
             "sasStart",
             "sasLifetimeDays",
             "sasPermissions",
+            "subscriptionId",
+            "containerName",
+            "privateContainerName",
+            "activeAccountKey",
         }
     ),
     iam=False,

@@ -33,6 +33,7 @@ S3_COMPATIBLE = CloudCapabilities(
             "endpoint",
             "bucketName",
             "privateBucketName",
+            "publicPrefixes",
             "abortIncompleteMultipartUploadDays",
             "accessLogBucket",
         }
