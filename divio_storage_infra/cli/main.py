@@ -1,5 +1,7 @@
-"""``divio-storage``: ``plan`` offline, ``check`` and ``bench`` a deployed store, explain a ``dsn``, review with
-``diff`` / ``affected``, fan out with ``stacks``, adopt existing storage with ``adopt``.
+"""divio-storage: plan a stack offline, check or bench a deployed store, explain a DSN, review, fan out and adopt.
+
+``diff`` / ``affected`` review two plans, ``stacks`` fans a registry out into one stack per website, ``adopt`` writes
+Pulumi's bulk import file.
 
 Each sub-command lives in its own module with ``configure(parser)`` and ``run(args) -> int``; those modules
 import Pulumi or cloud SDKs only inside ``run``, so ``divio-storage dsn`` stays light.
