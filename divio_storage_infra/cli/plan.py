@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from divio_storage_infra.preview import collector
 from divio_storage_infra.preview.plan import PlanError, ProgramFailed, build_plan
 from divio_storage_infra.preview.render import render_json, render_text
 from divio_storage_infra.preview.stackconfig import (
@@ -70,6 +71,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise
     (a failing program, or a mandatory policy violation with ``--policy-pack``)."""
+    # The collector settings of the mock run hold until the plan is printed: building and rendering the document
+    # of a large platform would otherwise re-scan the whole heap the run left behind (see preview/collector.py).
+    with collector.tuned():
+        return _plan(args)
+
+
+def _plan(args: argparse.Namespace) -> int:
     try:
         if args.program is not None:
             if args.project_dir is not None:
