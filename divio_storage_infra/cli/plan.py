@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("text", "json"), default="text", help="text for people (default), json for tools"
     )
     parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes a large platform registry is planned in (default: the available CPUs); the output is the "
+        "same for any N",
+    )
+    parser.add_argument(
         "--policy-pack",
         type=Path,
         default=None,
@@ -85,7 +94,8 @@ def _plan(args: argparse.Namespace) -> int:
             stack_config = resolve_program(args.program, args.stack)
         else:
             stack_config = resolve_stack(args.stack or DEFAULT_STACK, args.project_dir)
-        document = build_plan(stack_config)
+        jobs = args.jobs if args.jobs is not None else len(os.sched_getaffinity(0))
+        document = build_plan(stack_config, jobs=jobs)
     except (StackConfigError, PlanError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -109,6 +119,16 @@ def _plan(args: argparse.Namespace) -> int:
     sys.stdout.buffer.write(rendered.encode("utf-8"))
     sys.stdout.buffer.flush()
     return 1 if any(v["enforcement"] == "mandatory" for v in document.get("violations", ())) else 0
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to 64, not {text[:20]!r}")
+    return jobs
 
 
 def resolve_stack(stack: str, project_dir: Path | None = None, *, cwd: Path | None = None) -> StackConfig:

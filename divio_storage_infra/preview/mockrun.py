@@ -62,6 +62,10 @@ class _Unknown:
     def __repr__(self) -> str:
         return "UNKNOWN"
 
+    def __reduce__(self) -> str:
+        # Unpickled (a plan worker's record) as the module's one instance, which callers compare with ``is``.
+        return "UNKNOWN"
+
 
 UNKNOWN = _Unknown()
 
