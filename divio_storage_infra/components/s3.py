@@ -81,8 +81,8 @@ class S3MediaStorage(pulumi.ComponentResource):
     ``private_bucket_name``, ``private_bucket_arn`` (AWS only), ``media_url``, ``iam_user_name``,
     ``iam_user_arn``, ``access_key_id``, ``storage_dsn`` and ``private_storage_dsn`` (secrets),
     ``access_policy_json`` (without an IAM user), ``plan_notes`` (what the provider cannot declare).
-    Names, ARNs and the media URL are known from the spec, so they are plain known values (no dependency on the
-    bucket); the DSNs wait for the store and its credentials.
+    The ARNs are known values computed from the spec (no dependency on the bucket); ``media_url`` and the DSNs
+    wait for the store and its configuration, the DSNs also for the credentials.
     """
 
     # Declared for type checkers only: at run time the SDK evaluates a resource class's annotations
