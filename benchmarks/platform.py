@@ -209,8 +209,8 @@ def _targets(
         growth = (lib[largest].cpu - lib[smallest].cpu) / (lib[50].cpu - lib[smallest].cpu)
         limit = largest / 50 * 1.05
         found.append((f"program CPU growth 50->{largest} (one-website process subtracted), x", growth, limit))
-        whole = lib[largest].cpu / lib[50].cpu
-        found.append((f"process CPU growth 50->{largest} (whole processes), x", whole, limit))
+        process_growth = lib[largest].cpu / lib[50].cpu
+        found.append((f"process CPU growth 50->{largest} (whole processes), x", process_growth, limit))
     if largest > smallest:
         lib_small, lib_large = compared[smallest]["library"], compared[largest]["library"]
         per_site = (lib_large.peak_mb - lib_small.peak_mb) / (largest - smallest)
