@@ -11,6 +11,7 @@ with ``credentialsKey``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,11 +135,31 @@ def output_name(spec: StorageSpec) -> str:
     return f"{spec.website}/{spec.environment}"
 
 
+FanOutHook = Callable[[Sequence[PlatformEntry]], Sequence[PlatformEntry]]
+"""Given every (validated) entry of the registry, the entries this process declares."""
+
+_plan_fanout: FanOutHook | None = None
+
+
+def set_plan_fanout(hook: FanOutHook | None) -> FanOutHook | None:
+    """Install the offline plan's fan-out hook (None removes it); returns the one it replaces.
+
+    Only ``divio-storage plan`` calls this (``preview/fanout.py``), in its own processes, to declare blocks of a
+    large registry in several processes and merge what they declared. A real ``pulumi up`` runs the program in a
+    fresh process where no hook is installed, so it always declares every entry.
+    """
+    global _plan_fanout
+    previous, _plan_fanout = _plan_fanout, hook
+    return previous
+
+
 def declare(registry: Registry, keys: dict[str, StaticKey]) -> dict[str, WebsiteMediaStorage]:
-    """Declare every website of ``registry``; returns the components by stack output name."""
+    """Declare every website of ``registry`` (a block of them under a plan's fan-out hook); returns the components
+    by stack output name."""
     cache = ProviderCache(keys=keys)
     declared: dict[str, WebsiteMediaStorage] = {}
-    for entry in registry.entries:
+    entries = registry.entries if _plan_fanout is None else _plan_fanout(registry.entries)
+    for entry in entries:
         static = keys.get(entry.credentials_key) if entry.credentials_key else None
         args = WebsiteMediaStorageArgs(
             spec=entry.spec,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from divio_storage_infra.cli.check import warn_days_type
 from divio_storage_infra.core.sas import WARN_DAYS, assess, parse_time
+from divio_storage_infra.preview import collector
 from divio_storage_infra.preview.plan import PlanError, ProgramFailed, build_plan
 from divio_storage_infra.preview.render import render_json, render_text
 from divio_storage_infra.preview.stackconfig import (
@@ -64,6 +66,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"warn on stderr when a SAS in the plan expires within DAYS days (default: {WARN_DAYS})",
     )
     parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes a large platform registry is planned in (default: the available CPUs); the output is the "
+        "same for any N",
+    )
+    parser.add_argument(
         "--policy-pack",
         type=Path,
         default=None,
@@ -82,6 +92,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise
     (a failing program, or a mandatory policy violation with ``--policy-pack``)."""
+    # The collector settings of the mock run hold until the plan is printed: building and rendering the document
+    # of a large platform would otherwise re-scan the whole heap the run left behind (see preview/collector.py).
+    with collector.tuned():
+        return _plan(args)
+
+
+def _plan(args: argparse.Namespace) -> int:
     try:
         if args.program is not None:
             if args.project_dir is not None:
@@ -89,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
             stack_config = resolve_program(args.program, args.stack)
         else:
             stack_config = resolve_stack(args.stack or DEFAULT_STACK, args.project_dir)
-        document = build_plan(stack_config)
+        jobs = args.jobs if args.jobs is not None else len(os.sched_getaffinity(0))
+        document = build_plan(stack_config, jobs=jobs)
     except (StackConfigError, PlanError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -133,6 +151,16 @@ def sas_warnings(document: Mapping[str, Any], now: dt.datetime, warn_days: int) 
             fix = "move sasStart forward (docs/rotation.md) and deploy the new DSN before the old one expires"
             lines.append(f"{resource['type']} {resource['name']}: {state.sentence()}; {fix}")
     return lines
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to 64, not {text[:20]!r}")
+    return jobs
 
 
 def resolve_stack(stack: str, project_dir: Path | None = None, *, cwd: Path | None = None) -> StackConfig:

@@ -13,7 +13,7 @@ that only credentials can read. The component exports the storage DSNs a Django 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -126,14 +126,17 @@ class AzureMediaStorage(pulumi.ComponentResource):
 
     TYPE = TYPE
 
-    resource_group_name: pulumi.Output[str]
-    storage_account_name: pulumi.Output[str]
-    public_container_name: pulumi.Output[str] | None
-    private_container_name: pulumi.Output[str] | None
-    media_url: pulumi.Output[str] | None
-    storage_dsn: pulumi.Output[str] | None
-    private_storage_dsn: pulumi.Output[str] | None
-    sas_terms: dict[str, Any] | None
+    # Declared for type checkers only: at run time the SDK evaluates a resource class's annotations
+    # (typing.get_type_hints) on every registration to convert engine outputs, which a component never gets.
+    if TYPE_CHECKING:
+        resource_group_name: pulumi.Output[str]
+        storage_account_name: pulumi.Output[str]
+        public_container_name: pulumi.Output[str] | None
+        private_container_name: pulumi.Output[str] | None
+        media_url: pulumi.Output[str] | None
+        storage_dsn: pulumi.Output[str] | None
+        private_storage_dsn: pulumi.Output[str] | None
+        sas_terms: dict[str, Any] | None
 
     def __init__(self, name: str, args: AzureMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Declare the storage of ``args.spec`` under the logical name ``name``."""

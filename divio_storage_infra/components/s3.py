@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -71,9 +71,16 @@ class _Bucket:
     config: list[pulumi.Resource] = field(default_factory=list)
     """Configuration resources in declaration order; each one waits for the one before (see ``_chained``)."""
 
+    _ready: pulumi.Output[list[Any]] | None = None
+
     def ready(self) -> pulumi.Output[list[Any]]:
-        """Known once the bucket and every configuration resource exist: what an app's DSN must wait for."""
-        return pulumi.Output.all(*(r.urn for r in (self.bucket, *self.config)))
+        """Known once the bucket and every configuration resource exist: what an app's DSN must wait for.
+
+        Made once, on the first call (after the bucket's configuration is declared), and shared by its outputs.
+        """
+        if self._ready is None:
+            self._ready = pulumi.Output.all(*(r.urn for r in (self.bucket, *self.config)))
+        return self._ready
 
 
 class S3MediaStorage(pulumi.ComponentResource):
@@ -83,20 +90,25 @@ class S3MediaStorage(pulumi.ComponentResource):
     ``private_bucket_name``, ``private_bucket_arn`` (AWS only), ``media_url``, ``iam_user_name``,
     ``iam_user_arn``, ``access_key_id``, ``storage_dsn`` and ``private_storage_dsn`` (secrets),
     ``access_policy_json`` (without an IAM user), ``plan_notes`` (what the provider cannot declare).
+    The ARNs are known values computed from the spec (no dependency on the bucket); ``media_url`` and the DSNs
+    wait for the store and its configuration, the DSNs also for the credentials.
     """
 
-    public_bucket_name: pulumi.Output[str] | None
-    public_bucket_arn: pulumi.Output[str] | None
-    private_bucket_name: pulumi.Output[str] | None
-    private_bucket_arn: pulumi.Output[str] | None
-    media_url: pulumi.Output[str] | None
-    iam_user_name: pulumi.Output[str] | None
-    iam_user_arn: pulumi.Output[str] | None
-    access_key_id: pulumi.Output[str] | None
-    storage_dsn: pulumi.Output[str] | None
-    private_storage_dsn: pulumi.Output[str] | None
-    access_policy_json: pulumi.Output[str] | None
-    plan_notes: list[str]
+    # Declared for type checkers only: at run time the SDK evaluates a resource class's annotations
+    # (typing.get_type_hints) on every registration to convert engine outputs, which a component never gets.
+    if TYPE_CHECKING:
+        public_bucket_name: pulumi.Output[str] | None
+        public_bucket_arn: pulumi.Output[str] | None
+        private_bucket_name: pulumi.Output[str] | None
+        private_bucket_arn: pulumi.Output[str] | None
+        media_url: pulumi.Output[str] | None
+        iam_user_name: pulumi.Output[str] | None
+        iam_user_arn: pulumi.Output[str] | None
+        access_key_id: pulumi.Output[str] | None
+        storage_dsn: pulumi.Output[str] | None
+        private_storage_dsn: pulumi.Output[str] | None
+        access_policy_json: pulumi.Output[str] | None
+        plan_notes: list[str]
 
     def __init__(self, name: str, args: S3MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Protected like its buckets, and so are all its children: removing a protected website then changes
@@ -111,6 +123,7 @@ class S3MediaStorage(pulumi.ComponentResource):
         self._region_name = spec.region or ""
         self._resource_region = self._region_name if self._caps.region_on_resources else None
         self._child_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, protect=spec.protect)
+        self._provider = args.provider
         self.plan_notes = self._notes()
         self._endpoint_host = self._caps.endpoint_host(self._region_name, spec.endpoint)
         self._dsn_region = self._region_name if self._caps.region_in_dsn else None
@@ -142,10 +155,9 @@ class S3MediaStorage(pulumi.ComponentResource):
         self.public_bucket_arn = self._arn(public) if public and aws_arns else None
         self.private_bucket_name = private.bucket.bucket if private else None
         self.private_bucket_arn = self._arn(private) if private and aws_arns else None
+        # The URL is known from the spec (the bucket's name is an input); like the DSN it waits for the store.
         self.media_url = (
-            pulumi.Output.all(public.bucket.bucket, public.ready()).apply(
-                lambda v: s3_media_url(v[0], self._endpoint_host, spec.media_domain)
-            )
+            public.ready().apply(lambda _: s3_media_url(public.name, self._endpoint_host, spec.media_domain))
             if public
             else None
         )
@@ -185,12 +197,14 @@ class S3MediaStorage(pulumi.ComponentResource):
         )
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions.merge(self._child_opts, pulumi.ResourceOptions(**kwargs))
+        # What ResourceOptions.merge of the children's options and ``kwargs`` gives, built once instead of merged.
+        options: dict[str, Any] = {"parent": self, "provider": self._provider, "protect": self._spec.protect}
+        options.update(kwargs)
+        return pulumi.ResourceOptions(**options)
 
     def _arn(self, store: _Bucket) -> pulumi.Output[str]:
-        region = self._region_name
-        name: pulumi.Output[str] = store.bucket.bucket
-        return name.apply(lambda b: policies.bucket_arn(b, region))
+        # Known from the spec (the bucket's name is an input); a plain value costs no apply per registration.
+        return pulumi.Output.from_input(policies.bucket_arn(store.name, self._region_name))
 
     def _chained(self, store: _Bucket) -> pulumi.ResourceOptions:
         """Options for the next configuration resource of ``store``: it waits for the one declared before it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -41,10 +41,13 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
     and ``outputs()`` gives every output of the child by name.
     """
 
-    store: Any
-    media_url: pulumi.Output[str] | None
-    storage_dsn: pulumi.Output[str] | None
-    private_storage_dsn: pulumi.Output[str] | None
+    # Declared for type checkers only: at run time the SDK evaluates a resource class's annotations
+    # (typing.get_type_hints) on every registration to convert engine outputs, which a component never gets.
+    if TYPE_CHECKING:
+        store: Any
+        media_url: pulumi.Output[str] | None
+        storage_dsn: pulumi.Output[str] | None
+        private_storage_dsn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = args.spec

@@ -27,6 +27,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
+from divio_storage_infra.preview import collector
+
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
@@ -58,6 +60,10 @@ class _Unknown:
     """A value only known after apply."""
 
     def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __reduce__(self) -> str:
+        # Unpickled (a plan worker's record) as the module's one instance, which callers compare with ``is``.
         return "UNKNOWN"
 
 
@@ -159,10 +165,50 @@ def decode(value: Any) -> Any:
 
 
 def _struct(message: struct_pb2.Struct) -> dict[str, Any]:
-    raw = json_format.MessageToDict(message)
-    decoded = decode(raw)
-    assert isinstance(decoded, dict)
+    """A registration's property struct, decoded in one pass (what ``decode(MessageToDict(message))`` gives).
+
+    Every registration and output registration goes through here; protobuf's generic JSON printer costs several
+    times as much as reading the struct's values directly, and builds a throw-away copy first.
+    """
+    fields = message.fields
+    decoded = _decoded_dict({key: _value(fields[key]) for key in fields})
+    assert isinstance(decoded, dict)  # a top-level property map is never itself a marker
     return decoded
+
+
+def _decoded_dict(value: dict[str, Any]) -> Any:
+    # The same markers decode() reads, on a dict whose values are decoded already.
+    sig = value.get(_SIG_KEY)
+    if sig == _SECRET_SIG:
+        return Secret(value.get("value"))
+    if sig == _RESOURCE_SIG:
+        return ResourceRef(str(value.get("urn")))
+    if sig == _OUTPUT_SIG:
+        inner = value.get("value", UNKNOWN)
+        return Secret(inner) if value.get("secret") else inner
+    return value
+
+
+def _value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        return UNKNOWN if text == _UNKNOWN_VALUE else text
+    if kind == "struct_value":
+        fields = value.struct_value.fields
+        return _decoded_dict({key: _value(fields[key]) for key in fields})
+    if kind == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "number_value":
+        number = value.number_value
+        if not math.isfinite(number):
+            # As protobuf's JSON printer: such a value would read back as a string.
+            raise ValueError(f"cannot record the number {number} in a property")
+        # Protobuf carries every number as a double; the programs only declare integers.
+        return int(number) if number.is_integer() else number
+    return None
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -292,6 +338,21 @@ def run(
     ``unknown_invokes`` answers every provider invoke as unknown, as a preview of new resources does. Mocks are
     process-global in the SDK; every call installs fresh ones and leaves no loop, thread or task behind.
     """
+    # Fewer collections while the program runs; see .collector (the offline engine only, never a real run).
+    with collector.tuned():
+        return _run(program, mocks, project, stack, config, secret_keys, preview, unknown_invokes)
+
+
+def _run(
+    program: Callable[[], None],
+    mocks: pulumi_mocks.Mocks | None,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None,
+    secret_keys: list[str] | None,
+    preview: bool,
+    unknown_invokes: bool,
+) -> Declared:
     monitor = RecordingMonitor(mocks or EchoMocks(), unknown_invokes=unknown_invokes)
     loop = asyncio.new_event_loop()
     # The SDK talks to the monitor from executor threads and gives each thread an event loop it never closes;

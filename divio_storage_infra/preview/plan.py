@@ -40,35 +40,64 @@ class PlanError(Exception):
     """The program rejected its config in a way that is not a SpecError (e.g. a config value of the wrong type)."""
 
 
-def build_plan(stack_config: StackConfig, *, program: Callable[[], None] | None = None) -> dict[str, Any]:
+def build_plan(
+    stack_config: StackConfig, *, program: Callable[[], None] | None = None, jobs: int = 1
+) -> dict[str, Any]:
     """Run the stack's program under the mock runtime and return the plan document (what ``--format json`` prints).
 
     ``program`` replaces the project's own program (``divio-storage adopt --registry`` runs the platform program
-    on another registry file); it runs in the project directory with the stack's config all the same.
-
-    Raises the program's own SpecError (secrets masked in its message), PlanError for other config errors, and
-    ProgramFailed (with a masked traceback) for anything else.
+    on another registry file); it runs in the project directory with the stack's config all the same. With ``jobs``
+    > 1, a platform program's registry is planned in up to that many processes (see :mod:`.fanout`); the document
+    is the same. Raises the program's own SpecError (secrets masked in its message), PlanError for other config
+    errors, and ProgramFailed (with a masked traceback) for anything else.
     """
-    from divio_storage_infra.preview import mockrun
-
     scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
-    project = stack_config.project
     try:
-        with _isolated(project.directory):
-            declared = mockrun.run(
-                program or _program(stack_config.project.program),
-                mocks=plan_mocks(),
-                project=project.name,
-                stack=stack_config.stack,
-                config=dict(stack_config.config),
-                secret_keys=list(stack_config.secret_keys),
-                preview=True,
-                unknown_invokes=True,
-            )
+        serial = jobs <= 1 or program is not None
+        declared = declare(stack_config, program) if serial else _declare_in_parallel(stack_config, jobs)
     except Exception as error:  # noqa: BLE001 - sorted into user errors and bugs below, secrets masked either way
         raise _translate(error, scrub) from None
     document: dict[str, Any] = scrub.value(_document(stack_config, declared))
     return document
+
+
+def declare(stack_config: StackConfig, program: Callable[[], None] | None = None) -> Declared:
+    """Run the stack's program (or ``program``) in this process under the mock runtime, as a preview; everything it
+    declared."""
+    from divio_storage_infra.preview import mockrun
+
+    project = stack_config.project
+    with _isolated(project.directory):
+        return mockrun.run(
+            program or _program(stack_config.project.program),
+            mocks=plan_mocks(),
+            project=project.name,
+            stack=stack_config.stack,
+            config=dict(stack_config.config),
+            secret_keys=list(stack_config.secret_keys),
+            preview=True,
+            unknown_invokes=True,
+        )
+
+
+def _declare_in_parallel(stack_config: StackConfig, jobs: int) -> Declared:
+    """:func:`declare`, with a platform program's registry shared among worker processes (only when it is large)."""
+    from divio_storage_infra.preview import fanout
+
+    parallel = fanout.FanOut(stack_config, jobs)
+    try:
+        with fanout.installed(parallel.hook):
+            first = declare(stack_config)
+        if not parallel.workers:
+            return first
+        try:
+            others = parallel.records()
+        except fanout.WorkerFailed:
+            # Plan again in one process: whatever went wrong then reads exactly as it does in a serial run.
+            return declare(stack_config)
+        return fanout.merge(first, others)
+    finally:
+        parallel.close()
 
 
 class Scrubber:

@@ -1,0 +1,290 @@
+"""``python -m benchmarks.platform``: the platform plan, library against raw pulumi-aws, and the targets.
+
+For registries of 1, 50, 200 and 500 AWS websites (private bucket, IAM user, two CORS origins), it plans the
+library's platform program and the raw baseline (``raw_program.py``, the same resources declared with pulumi-aws
+directly) with ``divio-storage plan --program DIR --format json --jobs 1``, interleaved (library, raw, library,
+raw, ...), and takes the median of ``--runs`` runs of each. Every run is a whole process: wall time, CPU time
+(user + system of the child, from ``os.wait4``) and peak memory (``ru_maxrss``). Then it measures the
+500-website platform plan as ``divio-storage plan`` runs it by default (worker processes), the single example stack,
+and ``import divio_storage_infra``; prints a table and the targets, and writes every figure to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import projects
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = [sys.executable, "-m", "divio_storage_infra.cli.main", "plan"]
+HEAVY = ("pulumi", "pulumi_aws", "pulumi_azure_native", "grpc", "google", "boto3", "botocore", "azure")
+_IMPORT_PROBE = (
+    "import sys, time\n"
+    "start = time.perf_counter()\n"
+    "import divio_storage_infra\n"
+    "took = time.perf_counter() - start\n"
+    f"heavy = sorted({{m for m in sys.modules if m.split('.')[0] in {HEAVY!r}}})\n"
+    "print(repr((took, heavy)))\n"
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One whole process: wall and CPU seconds, peak resident memory in MB."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+# Python's defaults for every child: with PYTHONDONTWRITEBYTECODE set (as on some CI machines), each process compiles
+# Pulumi and the provider SDK from source again (about a second); the benchmark measures the usual cached case.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def measure(command: list[str], cwd: Path = ROOT) -> tuple[Run, bytes]:
+    """Run ``command`` to completion; its resource usage (``os.wait4``: the process and the workers it waited for;
+    peak memory is the largest of them) and its standard output."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.PIPE, env=ENV)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = process.stderr.read() if process.stderr else b""
+        if process.stderr:
+            process.stderr.close()
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr.decode()[-2000:]}")
+        out.seek(0)
+        return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024), out.read()
+
+
+def median(runs: list[Run]) -> Run:
+    """Median of each figure on its own."""
+    return Run(
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.cpu for r in runs),
+        statistics.median(r.peak_mb for r in runs),
+    )
+
+
+def compare(sizes: list[int], runs: int, work: Path) -> dict[int, dict[str, Run]]:
+    """Library and raw for each size, interleaved; the median of each."""
+    results: dict[int, dict[str, Run]] = {}
+    for count in sizes:
+        dirs = {
+            "library": projects.write_library(work / f"library-{count}", count),
+            "raw": projects.write_raw(work / f"raw-{count}", count),
+        }
+        samples: dict[str, list[Run]] = {"library": [], "raw": []}
+        outputs: dict[str, bytes] = {}
+        if count == sizes[0]:
+            for directory in dirs.values():  # untimed: fills the bytecode caches of everything a plan imports
+                measure([*PLAN, "--program", str(directory), "--format", "json", "--jobs", "1"])
+        for _ in range(runs):
+            for kind, directory in dirs.items():
+                run, out = measure([*PLAN, "--program", str(directory), "--format", "json", "--jobs", "1"])
+                samples[kind].append(run)
+                outputs[kind] = out
+                print(
+                    f"  {count:>4} {kind:<8} wall {run.wall:7.2f} s  cpu {run.cpu:7.2f} s  {run.peak_mb:6.0f} MB",
+                    file=sys.stderr,
+                )
+        if outputs["library"] != outputs["raw"]:
+            raise RuntimeError(f"library and raw plans differ at {count} websites: the baseline is not equivalent")
+        results[count] = {kind: median(found) for kind, found in samples.items()}
+    return results
+
+
+def whole_plan(count: int, runs: int, work: Path) -> tuple[Run, bool]:
+    """``divio-storage plan --program`` of ``count`` websites as it runs by default; and whether its bytes equal a
+    serial run's."""
+    directory = projects.write_library(work / f"library-{count}", count)
+    found = [measure([*PLAN, "--program", str(directory), "--format", "json"]) for _ in range(runs)]
+    _serial, serial_bytes = measure([*PLAN, "--program", str(directory), "--format", "json", "--jobs", "1"])
+    return median([run for run, _ in found]), all(out == serial_bytes for _, out in found)
+
+
+def example_stack(runs: int) -> Run:
+    """``divio-storage plan`` of the repository's example stack (whole process, text output)."""
+    return median([measure(PLAN)[0] for _ in range(runs)])
+
+
+def import_time(runs: int) -> tuple[float, list[str]]:
+    """Seconds ``import divio_storage_infra`` takes in a fresh interpreter (median), and heavy modules it loaded."""
+    found = []
+    heavy: list[str] = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", _IMPORT_PROBE], cwd=ROOT, capture_output=True, check=True).stdout
+        took, loaded = eval(out)  # noqa: S307 - our own probe's repr of a float and a list of names
+        found.append(took)
+        heavy = sorted(set(heavy) | set(loaded))
+    return statistics.median(found), heavy
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def report(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure everything and return the JSON document (targets included)."""
+    with tempfile.TemporaryDirectory(prefix="divio-bench-") as tmp:
+        work = Path(tmp)
+        compared = compare(args.sizes, args.runs, work)
+        largest = max(args.sizes)
+        whole, identical = whole_plan(largest, args.runs, work)
+    example = example_stack(args.runs)
+    imported, heavy = import_time(args.runs)
+    smallest = min(args.sizes)
+    rows = []
+    for count, kinds in compared.items():
+        lib, raw = kinds["library"], kinds["raw"]
+        base = compared[smallest]
+        per_site = {
+            kind: (kinds[kind].cpu - base[kind].cpu) / (count - smallest) * 1000 if count > smallest else None
+            for kind in ("library", "raw")
+        }
+        rows.append(
+            {
+                "websites": count,
+                "library": asdict(lib),
+                "raw": asdict(raw),
+                "cpu_ratio": lib.cpu / raw.cpu,
+                "wall_ratio": lib.wall / raw.wall,
+                "cpu_ms_per_website": per_site,
+            }
+        )
+    targets = _targets(compared, whole, identical, example, imported, heavy)
+    return {
+        "machine": machine(),
+        "runs": args.runs,
+        "command": "python -m benchmarks.platform " + " ".join(sys.argv[1:]),
+        "rows": rows,
+        "platform_plan": {"websites": max(args.sizes), **asdict(whole), "identical_to_serial": identical},
+        "example_stack": asdict(example),
+        "import": {"seconds": imported, "heavy_modules": heavy},
+        "targets": targets,
+    }
+
+
+def _targets(
+    compared: dict[int, dict[str, Run]],
+    whole: Run,
+    identical: bool,
+    example: Run,
+    imported: float,
+    heavy: list[str],
+) -> list[dict[str, Any]]:
+    sizes = sorted(compared)
+    smallest, largest = sizes[0], sizes[-1]
+    found: list[tuple[str, float, float]] = [
+        (f"library/raw CPU at {n}", compared[n]["library"].cpu / compared[n]["raw"].cpu, 1.05) for n in sizes if n >= 50
+    ]
+    if 50 in compared and largest > 50:
+        lib = {n: compared[n]["library"] for n in (smallest, 50, largest)}
+        growth = (lib[largest].cpu - lib[smallest].cpu) / (lib[50].cpu - lib[smallest].cpu)
+        limit = largest / 50 * 1.05
+        found.append((f"program CPU growth 50->{largest} (one-website process subtracted), x", growth, limit))
+        process_growth = lib[largest].cpu / lib[50].cpu
+        found.append((f"process CPU growth 50->{largest} (whole processes), x", process_growth, limit))
+    if largest > smallest:
+        lib_small, lib_large = compared[smallest]["library"], compared[largest]["library"]
+        per_site = (lib_large.peak_mb - lib_small.peak_mb) / (largest - smallest)
+        found.append(("peak memory per website, MB", per_site, 0.9))
+    found += [
+        (f"platform plan of {largest} websites, wall s (default jobs)", whole.wall, 25.0),
+        ("... byte-identical to a serial run (1 = yes)", 1.0 if identical else 0.0, 1.0),
+        ("plan of the example stack, wall s", example.wall, 1.5),
+        ("import divio_storage_infra, s", imported, 0.1),
+        ("heavy modules imported by it (count)", float(len(heavy)), 0.0),
+    ]
+    results = []
+    for name, value, limit in found:
+        met = value >= limit if name.startswith("...") else value <= limit
+        results.append({"target": name, "value": value, "limit": limit, "met": met})
+    return results
+
+
+def render(document: dict[str, Any]) -> str:
+    """The table and the targets as text."""
+    m = document["machine"]
+    lines = [
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}; median of {document['runs']} runs",
+        "",
+        "| websites | library wall s | raw wall s | library CPU s | raw CPU s | library/raw CPU | library/raw wall "
+        "| library ms/website | raw ms/website | library peak MB | raw peak MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in document["rows"]:
+        lib, raw, per = row["library"], row["raw"], row["cpu_ms_per_website"]
+
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f}"
+
+        lines.append(
+            f"| {row['websites']} | {lib['wall']:.2f} | {raw['wall']:.2f} | {lib['cpu']:.2f} | {raw['cpu']:.2f} "
+            f"| {row['cpu_ratio']:.3f} | {row['wall_ratio']:.3f} | {ms(per['library'])} | {ms(per['raw'])} "
+            f"| {lib['peak_mb']:.0f} | {raw['peak_mb']:.0f} |"
+        )
+    whole = document["platform_plan"]
+    lines += [
+        "",
+        f"Platform plan of {whole['websites']} websites (default jobs): wall {whole['wall']:.2f} s, CPU "
+        f"{whole['cpu']:.2f} s (parent process and its workers), peak {whole['peak_mb']:.0f} MB (largest process); "
+        f"byte-identical to a serial run: {'yes' if whole['identical_to_serial'] else 'NO'}",
+        f"Example stack plan: wall {document['example_stack']['wall']:.2f} s; "
+        f"import divio_storage_infra: {document['import']['seconds'] * 1000:.0f} ms, heavy modules: "
+        f"{', '.join(document['import']['heavy_modules']) or 'none'}",
+        "",
+        "| target | value | limit | met |",
+        "|---|---:|---:|---|",
+    ]
+    for target in document["targets"]:
+        lines.append(
+            f"| {target['target']} | {target['value']:.3f} | {target['limit']:g} | {'yes' if target['met'] else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 1 when a target is missed."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.platform", description=__doc__)
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 50, 200, 500], help="registry sizes"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs of each program and size (median; default 3)")
+    parser.add_argument("--json", type=Path, default=Path("benchmark-results.json"), help="where to write figures")
+    args = parser.parse_args(argv)
+    document = report(args)
+    args.json.write_text(json.dumps(document, indent=2) + "\n")
+    sys.stdout.write(render(document))
+    print(f"\nFigures written to {args.json}")
+    return 0 if all(t["met"] for t in document["targets"]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
