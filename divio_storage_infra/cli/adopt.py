@@ -49,6 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the import file; 0 on success, 2 for bad input, 1 when the program failed."""
+    from divio_storage_infra.cli.output import write_document
     from divio_storage_infra.cli.plan import DEFAULT_STACK, resolve_program, resolve_stack
 
     try:
@@ -74,9 +75,7 @@ def run(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}: run `pulumi import --file {args.output}` in the stack", file=sys.stderr)
     else:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.buffer.flush()
+        write_document(text)
     return 0
 
 

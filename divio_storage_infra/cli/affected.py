@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from divio_storage_infra.cli.output import write_document
 from divio_storage_infra.cli.review_input import ReviewInputError, configure_inputs, load_inputs
 
 
@@ -29,7 +30,5 @@ def run(args: argparse.Namespace) -> int:
         return 2
     names = affected_websites(diff_plans(base, head))
     text = json.dumps(names, ensure_ascii=False) + "\n" if args.format == "json" else "".join(f"{n}\n" for n in names)
-    sys.stdout.flush()
-    sys.stdout.buffer.write(text.encode("utf-8"))
-    sys.stdout.buffer.flush()
+    write_document(text)
     return 0

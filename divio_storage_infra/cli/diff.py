@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from divio_storage_infra.cli.output import write_document
 from divio_storage_infra.cli.review_input import ReviewInputError, configure_inputs, load_inputs
 
 
@@ -30,7 +31,5 @@ def run(args: argparse.Namespace) -> int:
     diff = diff_plans(base, head)
     findings = find_dangers(diff)
     text = render_json(diff, findings) if args.format == "json" else render_markdown(diff, findings)
-    sys.stdout.flush()
-    sys.stdout.buffer.write(text.encode("utf-8"))
-    sys.stdout.buffer.flush()
+    write_document(text)
     return 1 if findings else 0

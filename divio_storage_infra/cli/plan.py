@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from divio_storage_infra.cli.check import warn_days_type
+from divio_storage_infra.cli.output import write_document
 from divio_storage_infra.core.sas import WARN_DAYS, assess, parse_time
 from divio_storage_infra.preview import collector
 from divio_storage_infra.preview.plan import PlanError, ProgramFailed, build_plan
@@ -129,10 +130,7 @@ def _plan(args: argparse.Namespace) -> int:
     for warning in sas_warnings(document, dt.datetime.now(dt.UTC), args.warn_days):
         print(f"warning: {warning}", file=sys.stderr)
     rendered = render_json(document) if args.format == "json" else render_text(document)
-    # Bytes, not text: the contract is UTF-8 whatever the locale's encoding.
-    sys.stdout.flush()
-    sys.stdout.buffer.write(rendered.encode("utf-8"))
-    sys.stdout.buffer.flush()
+    write_document(rendered)
     return 1 if any(v["enforcement"] == "mandatory" for v in document.get("violations", ())) else 0
 
 
