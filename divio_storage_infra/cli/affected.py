@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from divio_storage_infra.cli.output import write_document
-from divio_storage_infra.cli.review_input import ReviewInputError, configure_inputs, load_inputs
+from divio_storage_infra.cli.review_input import configure_inputs, load_inputs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,11 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from divio_storage_infra.review.model import diff_plans
     from divio_storage_infra.review.render import affected_websites
 
-    try:
-        base, head = load_inputs(args)
-    except ReviewInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    base, head = load_inputs(args)
     names = affected_websites(diff_plans(base, head))
     text = json.dumps(names, ensure_ascii=False) + "\n" if args.format == "json" else "".join(f"{n}\n" for n in names)
     write_document(text)

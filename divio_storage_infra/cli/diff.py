@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from divio_storage_infra.cli.output import write_document
-from divio_storage_infra.cli.review_input import ReviewInputError, configure_inputs, load_inputs
+from divio_storage_infra.cli.review_input import configure_inputs, load_inputs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,11 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from divio_storage_infra.review.model import diff_plans
     from divio_storage_infra.review.render import render_json, render_markdown
 
-    try:
-        base, head = load_inputs(args)
-    except ReviewInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    base, head = load_inputs(args)
     diff = diff_plans(base, head)
     findings = find_dangers(diff)
     text = render_json(diff, findings) if args.format == "json" else render_markdown(diff, findings)

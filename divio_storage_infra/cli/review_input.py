@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.review.plans import Plan, PlanInputError, empty_plan, load_plan, parse_plan
 
 DEFAULT_STACK = "example-live"
@@ -26,8 +27,9 @@ DEFAULT_STACK = "example-live"
 _STDERR_TAIL = 20
 
 
-class ReviewInputError(Exception):
-    """The plans to compare cannot be had (bad file, bad revision, failed plan); the message says why."""
+class ReviewInputError(UsageError):
+    """The plans to compare cannot be had (bad file, bad revision, failed plan); the message says why (exit 2, as
+    every usage error :mod:`.main` reports)."""
 
 
 def configure_inputs(parser: argparse.ArgumentParser) -> None:
