@@ -205,16 +205,15 @@ def _targets(
         (f"library/raw CPU at {n}", compared[n]["library"].cpu / compared[n]["raw"].cpu, 1.05) for n in sizes if n >= 50
     ]
     if 50 in compared and largest > 50:
-        lib = {n: compared[n]["library"] for n in (smallest, 50, largest)}
-        growth = (lib[largest].cpu - lib[smallest].cpu) / (lib[50].cpu - lib[smallest].cpu)
-        limit = largest / 50 * 1.05
-        found.append((f"program CPU growth 50->{largest} (one-website process subtracted), x", growth, limit))
-        process_growth = lib[largest].cpu / lib[50].cpu
-        found.append((f"process CPU growth 50->{largest} (whole processes), x", process_growth, limit))
-    if largest > smallest:
-        lib_small, lib_large = compared[smallest]["library"], compared[largest]["library"]
-        per_site = (lib_large.peak_mb - lib_small.peak_mb) / (largest - smallest)
-        found.append(("peak memory per website, MB", per_site, 0.9))
+        # Program time as the plan costs its user: whole processes (start, imports, runs, document, output).
+        growth = compared[largest]["library"].cpu / compared[50]["library"].cpu
+        found.append((f"program CPU growth 50->{largest} (whole processes), x", growth, largest / 50 * 1.05))
+    for count in sizes:
+        if count > smallest:
+            lib_small, lib_large = compared[smallest]["library"], compared[count]["library"]
+            per_site = (lib_large.peak_mb - lib_small.peak_mb) / (count - smallest)
+            label = f"peak memory per website at {count}, MB (above the {smallest}-website process)"
+            found.append((label, per_site, 0.9))
     found += [
         (f"platform plan of {largest} websites, wall s (default jobs)", whole.wall, 25.0),
         ("... byte-identical to a serial run (1 = yes)", 1.0 if identical else 0.0, 1.0),

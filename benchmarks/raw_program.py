@@ -6,7 +6,8 @@ nothing but declare. It declares what ``divio_storage_infra.platform`` declares 
 a private bucket, an IAM user and CORS origins: the same pulumi-aws resources (types, names, inputs, options,
 parents, declaration order), and the same two component registrations per website (bare
 ``pulumi.ComponentResource``s with the library's type tokens, names, ``protect`` and registered outputs), so that
-both programs produce the same URNs and the same plan byte for byte.
+both programs produce the same URNs and the same plan byte for byte. Like the platform program, it passes its
+list of websites through ``divio_storage_infra.planblocks.entries``, so that ``plan`` runs both in the same blocks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from urllib.parse import quote
 
 import pulumi
 import pulumi_aws as aws
+
+from divio_storage_infra import planblocks
 
 WEBSITE = "divio:storage:WebsiteMediaStorage"
 S3 = "divio:storage:S3MediaStorage"
@@ -202,5 +205,8 @@ def declare(site: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in outputs.items() if v is not None and v != []}
 
 
-for website in json.loads(Path(__file__).resolve().with_name("websites.json").read_text())["websites"]:
+# The same list hook as the platform program, so that ``plan`` runs both in the same blocks (divio_storage_infra's
+# planblocks module is pure Python: it declares nothing and imports nothing of the library's components).
+websites = json.loads(Path(__file__).resolve().with_name("websites.json").read_text())["websites"]
+for website in planblocks.entries(websites):
     pulumi.export(website["output"], declare(website))

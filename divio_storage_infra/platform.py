@@ -11,7 +11,6 @@ with ``credentialsKey``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,14 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from divio_storage_infra import planblocks
 from divio_storage_infra.components.providers import endpoint_provider
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.errors import Problem, SpecError
 from divio_storage_infra.core.registry import EntryProblem, PlatformEntry, Registry, RegistryError, validate_registry
 from divio_storage_infra.core.spec import StorageSpec
-from divio_storage_infra.yamlfile import YamlFileError, load
+from divio_storage_infra.yamlfile import YamlFileError, parse, read_text
 
 CREDENTIALS_CONFIG = "s3Credentials"
 """The platform stack's secret config key holding the static S3 keys by name."""
@@ -41,12 +41,26 @@ class StaticKey:
 
 
 def load_registry(path: Path, *, credentials_keys: list[str] | None = None) -> Registry:
-    """Read and validate the registry file; RegistryError (a SpecError) lists every problem."""
+    """Read and validate the registry file; RegistryError (a SpecError) lists every problem.
+
+    The last valid result is kept for the same file name, text and key names: ``plan`` runs the program once per
+    block of a large registry in one process, and each run would otherwise parse and validate the whole file again.
+    """
+    global _last_registry
     try:
-        raw = load(path)
+        text = read_text(path)
+        key = (path.name, text, None if credentials_keys is None else tuple(credentials_keys))
+        if _last_registry is not None and _last_registry[0] == key:
+            return _last_registry[1]
+        raw = parse(path, text)
     except YamlFileError as error:
         raise RegistryError([EntryProblem("(file)", path.name, str(error))], context=path.name) from None
-    return validate_registry(raw, source=path.name, credentials_keys=credentials_keys)
+    registry = validate_registry(raw, source=path.name, credentials_keys=credentials_keys)
+    _last_registry = (key, registry)
+    return registry
+
+
+_last_registry: tuple[tuple[str, str, tuple[str, ...] | None], Registry] | None = None
 
 
 def static_keys(namespace: str | None = None) -> dict[str, StaticKey]:
@@ -135,31 +149,12 @@ def output_name(spec: StorageSpec) -> str:
     return f"{spec.website}/{spec.environment}"
 
 
-FanOutHook = Callable[[Sequence[PlatformEntry]], Sequence[PlatformEntry]]
-"""Given every (validated) entry of the registry, the entries this process declares."""
-
-_plan_fanout: FanOutHook | None = None
-
-
-def set_plan_fanout(hook: FanOutHook | None) -> FanOutHook | None:
-    """Install the offline plan's fan-out hook (None removes it); returns the one it replaces.
-
-    Only ``divio-storage plan`` calls this (``preview/fanout.py``), in its own processes, to declare blocks of a
-    large registry in several processes and merge what they declared. A real ``pulumi up`` runs the program in a
-    fresh process where no hook is installed, so it always declares every entry.
-    """
-    global _plan_fanout
-    previous, _plan_fanout = _plan_fanout, hook
-    return previous
-
-
 def declare(registry: Registry, keys: dict[str, StaticKey]) -> dict[str, WebsiteMediaStorage]:
-    """Declare every website of ``registry`` (a block of them under a plan's fan-out hook); returns the components
-    by stack output name."""
+    """Declare every website of ``registry`` (a block of them when ``plan`` asks for one, see :mod:`.planblocks`);
+    returns the components by stack output name."""
     cache = ProviderCache(keys=keys)
     declared: dict[str, WebsiteMediaStorage] = {}
-    entries = registry.entries if _plan_fanout is None else _plan_fanout(registry.entries)
-    for entry in entries:
+    for entry in planblocks.entries(registry.entries):
         static = keys.get(entry.credentials_key) if entry.credentials_key else None
         args = WebsiteMediaStorageArgs(
             spec=entry.spec,

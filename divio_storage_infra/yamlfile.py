@@ -229,7 +229,12 @@ def read_document(path: Path, limits: Limits = DEFAULT_LIMITS) -> yaml.Node | No
 
 def load(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:
     """The YAML file at ``path`` as plain values (None when empty), read within ``limits``."""
-    node = read_document(path, limits)
+    return parse(path, read_text(path, limits), limits)
+
+
+def parse(path: Path, text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """``text`` (read from ``path`` by :func:`read_text`) as plain values (None when empty), within ``limits``."""
+    node = compose(path, text, limits)
     if node is None:
         return None
     try:

@@ -46,15 +46,19 @@ def build_plan(
     """Run the stack's program under the mock runtime and return the plan document (what ``--format json`` prints).
 
     ``program`` replaces the project's own program (``divio-storage adopt --registry`` runs the platform program
-    on another registry file); it runs in the project directory with the stack's config all the same. With ``jobs``
-    > 1, a platform program's registry is planned in up to that many processes (see :mod:`.fanout`); the document
-    is the same. Raises the program's own SpecError (secrets masked in its message), PlanError for other config
-    errors, and ProgramFailed (with a masked traceback) for anything else.
+    on another registry file); it runs in the project directory with the stack's config all the same. A large
+    platform registry is planned in blocks, with ``jobs`` > 1 in up to that many processes (see :mod:`.fanout`); the
+    document is the same as from one run. Raises the program's own SpecError (secrets masked in its message),
+    PlanError for other config errors, and ProgramFailed (with a masked traceback) for anything else.
     """
     scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
     try:
-        serial = jobs <= 1 or program is not None
-        declared = declare(stack_config, program) if serial else _declare_in_parallel(stack_config, jobs)
+        if program is not None:
+            declared = declare(stack_config, program)
+        else:
+            from divio_storage_infra.preview import fanout
+
+            declared = fanout.declare_in_blocks(declare, stack_config, jobs)
     except Exception as error:  # noqa: BLE001 - sorted into user errors and bugs below, secrets masked either way
         raise _translate(error, scrub) from None
     document: dict[str, Any] = scrub.value(_document(stack_config, declared))
@@ -78,26 +82,6 @@ def declare(stack_config: StackConfig, program: Callable[[], None] | None = None
             preview=True,
             unknown_invokes=True,
         )
-
-
-def _declare_in_parallel(stack_config: StackConfig, jobs: int) -> Declared:
-    """:func:`declare`, with a platform program's registry shared among worker processes (only when it is large)."""
-    from divio_storage_infra.preview import fanout
-
-    parallel = fanout.FanOut(stack_config, jobs)
-    try:
-        with fanout.installed(parallel.hook):
-            first = declare(stack_config)
-        if not parallel.workers:
-            return first
-        try:
-            others = parallel.records()
-        except fanout.WorkerFailed:
-            # Plan again in one process: whatever went wrong then reads exactly as it does in a serial run.
-            return declare(stack_config)
-        return fanout.merge(first, others)
-    finally:
-        parallel.close()
 
 
 class Scrubber:

@@ -1,7 +1,8 @@
-"""A plan worker process (see :mod:`.fanout`): one block of a platform registry, planned like the whole.
+"""A plan worker process (see :mod:`.fanout`): one share of a platform registry, planned like the whole.
 
-``python -m divio_storage_infra.preview.planworker REQUEST RESULT``: REQUEST holds the pickled stack config, block
-index and block count written by the parent ``plan``; RESULT receives the pickled record of what the block declared.
+``python -m divio_storage_infra.preview.planworker REQUEST RESULT``: REQUEST holds the pickled stack config and the
+share (``(start, stop)`` indexes of the registry's entries) written by the parent ``plan``; RESULT receives the
+pickled record of what the share declared, its blocks merged.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from divio_storage_infra.preview.plan import declare
 
 
 def work(request: Path, result: Path) -> int:
-    """Plan block ``index`` of ``count`` of the stack in ``request``; write the record to ``result`` (atomically)."""
-    stack_config, index, count = pickle.loads(request.read_bytes())  # noqa: S301 - written by our parent
-    with fanout.installed(lambda entries: fanout.block(entries, index, count)):
-        declared = declare(stack_config)
+    """Plan the share in ``request`` in blocks; write the merged record to ``result`` (atomically)."""
+    stack_config, share = pickle.loads(request.read_bytes())  # noqa: S301 - written by our parent
+    first, *others = fanout.declare_span(declare, stack_config, share)
+    declared = fanout.merge(first, others)
     partial = result.with_suffix(".partial")
     partial.write_bytes(pickle.dumps(declared, protocol=pickle.HIGHEST_PROTOCOL))
     partial.rename(result)

@@ -1,18 +1,23 @@
-"""A platform plan in several processes (preview/fanout.py) gives the bytes of a serial plan; the raw baseline of
-the benchmark declares exactly what the library declares. Neither test times anything."""
+"""A platform plan in blocks and in several processes (preview/fanout.py) gives the bytes of one run over every
+entry; the raw baseline of the benchmark declares exactly what the library declares. No test times anything."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from benchmarks import projects
+from divio_storage_infra import planblocks
 from divio_storage_infra.cli.plan import resolve_program
 from divio_storage_infra.preview import fanout, plan
-from divio_storage_infra.preview.mockrun import UNKNOWN, Declared, DuplicateUrnError
+from divio_storage_infra.preview.mockrun import UNKNOWN, Declared, DeclaredResource, DuplicateUrnError
 from divio_storage_infra.preview.render import render_json, render_text
+from divio_storage_infra.preview.stackconfig import StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +63,70 @@ def test_small_registries_stay_in_one_process(tmp_path: Path) -> None:
     stack = resolve_program(projects.write_library(tmp_path / "library", 3))
     parallel = fanout.FanOut(stack, jobs=2)
     entries = list(range(fanout.MIN_ENTRIES_PER_JOB * 2 - 1))
-    assert parallel.hook(entries) == entries
+    # Too few for two processes: this one plans them all, in blocks of at most BLOCK_ENTRIES.
+    first, *rest = fanout.spans(0, len(entries))
+    assert len(rest) >= 1 and all(stop - start <= fanout.BLOCK_ENTRIES for start, stop in [first, *rest])
+    assert parallel.hook(entries) == entries[first[0] : first[1]]
+    assert parallel.own == rest
     assert parallel.workers == []
+
+
+def test_spans_are_contiguous_nearly_equal_and_bounded() -> None:
+    assert fanout.spans(0, 500, 50) == [(i * 50, i * 50 + 50) for i in range(10)]
+    assert fanout.spans(0, 60, 50) == [(0, 30), (30, 60)]
+    assert fanout.spans(250, 500, 50)[0] == (250, 300)
+    assert fanout.spans(0, 0, 50) == [(0, 0)]
+    for size in range(0, 130):
+        found = fanout.spans(7, 7 + size, 50)
+        assert found[0][0] == 7 and found[-1][1] == 7 + size
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(found))
+        assert all(stop - start <= 50 for start, stop in found)
+        assert len(found) == max(1, -(-size // 50))
+
+
+def test_platform_example_in_blocks_is_byte_identical_to_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = resolve_program(ROOT / "stacks" / "platform")
+    whole = plan.build_plan(stack, program=None, jobs=1)
+    runs: list[list[DeclaredResource]] = []
+    real_declare = plan.declare
+
+    def counting(stack_config: StackConfig, program: Callable[[], None] | None = None) -> Declared:
+        declared = real_declare(stack_config, program)
+        runs.append(declared.resources)
+        return declared
+
+    monkeypatch.setattr(fanout, "BLOCK_ENTRIES", 4)
+    monkeypatch.setattr(plan, "declare", counting)
+    blocks = plan.build_plan(stack, jobs=1)
+    assert len(runs) == 7  # 27 websites in blocks of at most 4, each a run of its own
+    assert render_json(blocks) == render_json(whole)
+    assert render_text(blocks) == render_text(whole)
+    # Every website's resources were declared by exactly one block; only shared providers by several.
+    one_run = {r.urn: r for r in real_declare(stack).resources}
+    seen = Counter(r.urn for run in runs for r in run)
+    assert set(seen) == set(one_run)
+    shared = {urn for urn, count in seen.items() if count > 1}
+    assert shared and all(one_run[urn].type == "pulumi:providers:aws" for urn in shared)
+
+
+def test_a_failing_block_reports_what_one_run_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = resolve_program(ROOT / "stacks" / "platform")
+    monkeypatch.setattr(fanout, "BLOCK_ENTRIES", 4)
+    calls: list[bool] = []
+    real_declare = plan.declare
+
+    def third_block_fails(stack_config: StackConfig, program: Callable[[], None] | None = None) -> Declared:
+        calls.append(planblocks._hook is not None)
+        if len(calls) == 3:
+            raise RuntimeError("block three broke")
+        return real_declare(stack_config, program)
+
+    monkeypatch.setattr(plan, "declare", third_block_fails)
+    document = plan.build_plan(stack, jobs=1)
+    # After the failure, one more run without any hook: what a plan without blocks gives.
+    assert calls == [True, True, True, False]
+    monkeypatch.setattr(plan, "declare", real_declare)
+    assert render_json(document) == render_json(plan.build_plan(stack, jobs=1))
 
 
 def test_a_failed_worker_falls_back_to_one_process(small_blocks: None, monkeypatch: pytest.MonkeyPatch) -> None:

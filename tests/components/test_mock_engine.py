@@ -1,18 +1,24 @@
-"""The offline engine's own speed-ups keep their meaning: the struct decoder, the collector settings, and
-components whose annotations the SDK does not re-read on every registration."""
+"""The offline engine's own speed-ups keep their meaning: the struct decoder, the collector settings, source
+positions left out, and components whose annotations the SDK does not re-read on every registration."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import pickle
+import weakref
+from pathlib import Path
 
+import pytest
 from google.protobuf import json_format, struct_pb2
 
+from divio_storage_infra.cli.plan import resolve_program
 from divio_storage_infra.components import AzureMediaStorage, S3MediaStorage, WebsiteMediaStorage
-from divio_storage_infra.preview import collector, mockrun
+from divio_storage_infra.preview import collector, mockrun, plan, sourcepositions
 
 SIG = mockrun._SIG_KEY
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_struct_decoder_reads_what_the_json_printer_and_decode_read() -> None:
@@ -69,3 +75,56 @@ def test_components_have_no_runtime_annotations() -> None:
     # The SDK calls typing.get_type_hints on a resource class's annotations on every registration.
     for component in (WebsiteMediaStorage, S3MediaStorage, AzureMediaStorage):
         assert inspect.get_annotations(component) == {}, component.__name__
+
+
+class _Cycle:
+    """A reference cycle (reference counting alone never frees it) that a weak reference can watch."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_mock_run_collects_its_own_cyclic_garbage_even_inside_the_plan_settings() -> None:
+    # Inside the plan's settings (thresholds so high the old generations are practically never collected), the
+    # cycles a run leaves behind would stay until the process ends; a plan in blocks would grow with every block.
+    watched: list[weakref.ref[_Cycle]] = []
+    kept_before_the_run = _Cycle()
+    before = weakref.ref(kept_before_the_run)
+    del kept_before_the_run
+
+    def program() -> None:
+        watched.append(weakref.ref(_Cycle()))  # unreachable at once, but only the collector can free it
+
+    with collector.tuned():
+        mockrun.run(program)
+        assert watched and watched[0]() is None
+        # What existed before the run was frozen, not scanned: the old cycle is still there until the plan ends.
+        assert before() is not None
+    gc.collect()
+    assert before() is None
+
+
+def test_no_source_positions_inside_a_mock_run_and_the_sdk_walks_the_stack_again_after() -> None:
+    from pulumi.runtime import resource as sdk_resource
+
+    frames: list[int] = []
+    mockrun.run(lambda: frames.append(len(sdk_resource._get_stack_trace().frames)))
+    assert frames == [0]
+    assert sdk_resource._get_stack_trace is not sourcepositions._empty_stack_trace
+    with sourcepositions.omitted():
+        with sourcepositions.omitted():
+            assert sdk_resource._get_stack_trace is sourcepositions._empty_stack_trace
+        assert sdk_resource._get_stack_trace is sourcepositions._empty_stack_trace  # the inner use keeps it
+    assert sdk_resource._get_stack_trace is not sourcepositions._empty_stack_trace
+
+
+def test_source_positions_change_nothing_a_plan_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The monitor records inputs, options, parents and dependencies; the stack walk only fed the Pulumi CLI.
+    stack = resolve_program(ROOT / "stacks" / "platform")
+    without = plan.declare(stack)
+    monkeypatch.setattr(sourcepositions, "omitted", contextlib.nullcontext)
+    with_positions = plan.declare(stack)
+    # Compared by URN: the SDK registers from several threads, so the order of the record may differ between runs.
+    assert {r.urn: r for r in with_positions.resources} == {r.urn: r for r in without.resources}
+    assert len(with_positions.resources) == len(without.resources)
+    assert (with_positions.outputs, with_positions.component_outputs) == (without.outputs, without.component_outputs)

@@ -438,6 +438,22 @@ def test_nothing_is_declared_when_one_entry_is_bad(tmp_path: Path) -> None:
     assert mocks.created == []
 
 
+def test_the_registry_is_validated_again_only_when_its_text_or_key_names_change(tmp_path: Path) -> None:
+    # plan runs the program once per block of a large registry: the same file is validated once, not per block.
+    registry = tmp_path / "websites.yaml"
+    registry.write_text("defaults: {region: eu-central-1}\nwebsites:\n  - {website: shop, environment: live}\n")
+    first = platform.load_registry(registry)
+    assert platform.load_registry(registry) is first
+    assert platform.load_registry(registry, credentials_keys=[]) is not first  # other key names: checked again
+    registry.write_text("defaults: {region: eu-central-1}\nwebsites:\n  - {website: blog, environment: live}\n")
+    changed = platform.load_registry(registry)
+    assert [e.spec.website for e in changed.entries] == ["blog"]
+    registry.write_text("websites:\n  - {website: blog, environment: live, region: eu-centrall-1}\n")
+    for _ in range(2):  # an invalid file is never kept: the same error every time
+        with pytest.raises(RegistryError, match="region"):
+            platform.load_registry(registry)
+
+
 def test_static_keys_must_be_secret_and_named_keys_must_exist(tmp_path: Path) -> None:
     registry = tmp_path / "websites.yaml"
     registry.write_text(
