@@ -60,19 +60,16 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def block(entries: Sequence[Any], index: int, count: int) -> Sequence[Any]:
-    """Block ``index`` of ``count`` contiguous, nearly equal blocks of ``entries``."""
-    size = len(entries)
-    return entries[index * size // count : (index + 1) * size // count]
+def shares(size: int, count: int) -> list[Span]:
+    """``count`` contiguous, nearly equal spans of ``size`` entries, in order."""
+    return [(i * size // count, (i + 1) * size // count) for i in range(count)]
 
 
 def spans(start: int, stop: int, most: int = 0) -> list[Span]:
     """``[start, stop)`` in the fewest contiguous, nearly equal spans of at most ``most`` entries (default
     :data:`BLOCK_ENTRIES`); one empty span for an empty range."""
-    most = most or BLOCK_ENTRIES
-    count = max(1, math.ceil((stop - start) / most))
-    size = stop - start
-    return [(start + i * size // count, start + (i + 1) * size // count) for i in range(count)]
+    count = max(1, math.ceil((stop - start) / (most or BLOCK_ENTRIES)))
+    return [(start + a, start + b) for a, b in shares(stop - start, count)]
 
 
 class WorkerFailed(Exception):
@@ -116,17 +113,17 @@ class FanOut:
             return entries
         self.hooked = True
         count = max(1, min(self.jobs, len(entries) // MIN_ENTRIES_PER_JOB))
-        shares = [(i * len(entries) // count, (i + 1) * len(entries) // count) for i in range(count)]
+        per_process = shares(len(entries), count)
         if count > 1:
             self._tmp = tempfile.TemporaryDirectory(prefix="divio-storage-plan-")
             directory = Path(self._tmp.name)
-            for index, share in enumerate(shares[1:], start=1):
+            for index, share in enumerate(per_process[1:], start=1):
                 request, result = directory / f"request-{index}", directory / f"result-{index}"
                 request.write_bytes(pickle.dumps((self.stack_config, share)))
                 command = [sys.executable, "-m", WORKER_MODULE, str(request), str(result)]
                 process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
                 self.workers.append((process, result))
-        (start, stop), *self.own = spans(*shares[0])
+        (start, stop), *self.own = spans(*per_process[0])
         return entries[start:stop]
 
     def records(self) -> list[Declared]:

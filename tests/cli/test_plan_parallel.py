@@ -51,10 +51,10 @@ def test_platform_example_in_three_processes_is_byte_identical_to_one(
     assert providers and len(providers) == len(set(providers))
 
 
-def test_blocks_cover_every_entry_once() -> None:
+def test_shares_cover_every_entry_once() -> None:
     entries = list(range(10))
     for count in (1, 2, 3, 4, 10):
-        blocks = [list(fanout.block(entries, i, count)) for i in range(count)]
+        blocks = [entries[start:stop] for start, stop in fanout.shares(len(entries), count)]
         assert [e for b in blocks for e in b] == entries
         assert max(map(len, blocks)) - min(map(len, blocks)) <= 1
 
