@@ -132,17 +132,9 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    """The HTTPS twin of :class:`_WatchedHTTPConnection` (the raw socket is watched before the TLS handshake)."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _watch_socket(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch_socket(self.sock)
-        super().request(*args, **kwargs)
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The HTTPS twin of :class:`_WatchedHTTPConnection`, with its methods (the raw socket is watched before the TLS
+    handshake: HTTPSConnection.connect opens it through ``_new_conn``)."""
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
