@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +18,7 @@ from benchmarks import projects
 from divio_storage_infra import planblocks
 from divio_storage_infra.cli.plan import resolve_program
 from divio_storage_infra.preview import fanout, plan
-from divio_storage_infra.preview.mockrun import UNKNOWN, Declared, DeclaredResource, DuplicateUrnError
+from divio_storage_infra.preview.mockrun import UNKNOWN, Declared, DeclaredResource, DuplicateUrnError, RecordingMonitor
 from divio_storage_infra.preview.render import render_json, render_text
 from divio_storage_infra.preview.stackconfig import StackConfig
 
@@ -153,3 +156,27 @@ def test_the_raw_baseline_declares_exactly_what_the_library_declares(tmp_path: P
     raw = plan.build_plan(resolve_program(projects.write_raw(tmp_path / "raw", 3)))
     assert len(library["resources"]) == 3 * 20
     assert render_json(raw) == render_json(library)
+
+
+def test_plan_bytes_do_not_depend_on_registration_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK sends registrations from executor threads, so resources that do not wait for each other (two buckets,
+    # two websites) reach the engine in either order. Delays before each registration shuffle that order; the plan
+    # must not change.
+    stack = resolve_program(ROOT / "stacks" / "platform")
+    plain = render_json(plan.build_plan(stack, jobs=1))
+    real = RecordingMonitor.RegisterResource
+    orders: list[list[str]] = []
+
+    for seed in (1, 2):
+        rng = random.Random(seed)
+        order: list[str] = []
+        orders.append(order)
+
+        def delayed(self: RecordingMonitor, request: Any, rng: random.Random = rng, order: list[str] = order) -> Any:
+            time.sleep(rng.random() * 0.002)
+            order.append(request.name)
+            return real(self, request)
+
+        monkeypatch.setattr(RecordingMonitor, "RegisterResource", delayed)
+        assert render_json(plan.build_plan(stack, jobs=1)) == plain
+    assert orders[0] != orders[1] and sorted(orders[0]) == sorted(orders[1])
