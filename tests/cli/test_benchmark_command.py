@@ -4,9 +4,14 @@ no timing, only the command and its checks working end to end)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from benchmarks import platform
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,9 +27,26 @@ def test_the_benchmark_command_runs_and_writes_its_figures(tmp_path: Path) -> No
     for row in document["rows"]:
         for kind in ("library", "raw"):
             assert row[kind]["cpu"] > 0 and row[kind]["peak_mb"] > 0
+        # One pair sharing a CPU per run: both programs finished and were measured.
+        assert len(row["paired_cpu_ratios"]) == 1 and row["paired_cpu_ratio"] > 0
     # It refuses to compare unless the baseline planned the same bytes, and checks the default plan against --jobs 1.
     assert document["platform_plan"]["identical_to_serial"] is True
     assert document["import"]["heavy_modules"] == []
     targets = {t["target"]: t for t in document["targets"]}
     assert any(name.startswith("peak memory per website at 3") for name in targets)
     assert "| websites |" in done.stdout and "| target | value | limit | met |" in done.stdout
+
+
+def test_a_pair_runs_both_programs_on_the_one_cpu_given() -> None:
+    cpu = max(os.sched_getaffinity(0))
+    probe = [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"]
+    pair = platform.measure_pair({"library": probe, "raw": probe}, cpu)
+    pinned = f"[{cpu}]\n".encode()
+    assert {kind: out for kind, (_run, out) in pair.items()} == {"library": pinned, "raw": pinned}
+    assert all(run.cpu > 0 for run, _out in pair.values())
+
+
+def test_a_failing_program_of_a_pair_is_named_with_its_error() -> None:
+    fails = [sys.executable, "-c", "raise SystemExit('no such registry')"]
+    with pytest.raises(RuntimeError, match="no such registry"):
+        platform.measure_pair({"library": fails, "raw": [sys.executable, "-c", "pass"]}, min(os.sched_getaffinity(0)))
