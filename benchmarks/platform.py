@@ -5,15 +5,16 @@ library's platform program and the raw baseline (``raw_program.py``, the same re
 directly) with ``divio-storage plan --program DIR --format json --jobs 1``, interleaved (library, raw, library,
 raw, ...), and takes the median of ``--runs`` runs of each. Every run is a whole process: wall time, CPU time
 (user + system of the child, from ``os.wait4``) and peak memory (``ru_maxrss``). The library/raw CPU ratio is then
-measured in ``--runs`` pairs that run at the same time on one CPU (see :func:`measure_pair`), the median of the
-pairs' ratios. Then it measures the 500-website platform plan as ``divio-storage plan`` runs it by default (worker
-processes), the single example stack, and ``import divio_storage_infra``; prints a table and the targets, and
-writes every figure to a JSON file.
+measured in ``--runs`` pairs in each start order that run at the same time on one CPU, the median of the pairs'
+ratios, with each program also run against itself as a control (see :func:`measure_together`). Then it measures
+the 500-website platform plan as ``divio-storage plan`` runs it by default (worker processes), the single example
+stack, and ``import divio_storage_infra``; prints a table and the targets, and writes every figure to a JSON file.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -73,36 +74,63 @@ def measure(command: list[str], cwd: Path = ROOT) -> tuple[Run, bytes]:
         return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024), out.read()
 
 
-def measure_pair(commands: dict[str, list[str]], cpu: int, cwd: Path = ROOT) -> dict[str, tuple[Run, bytes]]:
-    """Run the commands at the same time, all pinned to ``cpu``; each one's resource usage and standard output.
+@dataclass(frozen=True)
+class Group:
+    """Commands started together, all pinned to one CPU, in the order of ``commands`` (label -> command)."""
 
-    Why: a virtual CPU's speed changes by up to half within seconds, differently on each CPU, so two programs run
-    one after the other (or side by side on two CPUs) see different machines and their CPU times differ by up to
-    ±15 % between runs. Sharing one CPU, the scheduler alternates them every few milliseconds: both see the same
-    machine, and the ratio of their CPU times is what their code costs. Wall times mean nothing here (they share).
+    cpu: int
+    commands: dict[str, list[str]]
+
+
+def measure_together(groups: list[Group], cwd: Path = ROOT) -> list[dict[str, tuple[Run, bytes]]]:
+    """Start every command of every group at once, each group pinned to its CPU, and wait for all; per group, each
+    command's resource usage (wall time 0: they share a CPU) and standard output.
+
+    Why: a virtual CPU's speed changes within seconds, differently on each CPU, so programs run one after the other
+    see different machines (the benchmark's separate runs of the same program differ by up to 15 %). Sharing one
+    CPU, the programs of a group are alternated by the scheduler every few milliseconds and see the same machine, so
+    the ratio of their CPU times is what their code costs; each size also runs the same program twice in a group
+    as a check of that (the control). Raises RuntimeError naming every command that failed; no child outlives it.
     """
-
-    def pin() -> None:
-        os.sched_setaffinity(0, {cpu})
-
+    available = os.sched_getaffinity(0)
+    for group in groups:
+        if group.cpu not in available:
+            raise ValueError(f"CPU {group.cpu} is not available to this process (available: {sorted(available)})")
     with tempfile.TemporaryDirectory() as tmp:
-        started: dict[str, tuple[subprocess.Popen[bytes], Path, Path]] = {}
-        for kind, command in commands.items():
-            out, err = Path(tmp, f"{kind}.out"), Path(tmp, f"{kind}.err")
-            with out.open("wb") as stdout, err.open("wb") as stderr:
-                process = subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=stderr, env=ENV, preexec_fn=pin)
-            started[kind] = (process, out, err)
-        found: dict[str, tuple[Run, bytes]] = {}
-        failed: list[str] = []
-        for kind, (process, out, err) in started.items():
-            _pid, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-            if process.returncode != 0:
-                failed.append(f"{' '.join(commands[kind])} failed ({process.returncode}):\n{err.read_text()[-2000:]}")
-            found[kind] = (Run(0.0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024), out.read_bytes())
-        if failed:
-            raise RuntimeError("\n".join(failed))
-        return found
+        started: list[tuple[int, str, subprocess.Popen[bytes], Path, Path]] = []
+        try:
+            for index, group in enumerate(groups):
+                for label, command in group.commands.items():
+                    out, err = Path(tmp, f"{len(started)}.out"), Path(tmp, f"{len(started)}.err")
+                    with out.open("wb") as stdout, err.open("wb") as stderr:
+                        process = subprocess.Popen(
+                            command,
+                            cwd=cwd,
+                            stdout=stdout,
+                            stderr=stderr,
+                            env=ENV,
+                            preexec_fn=functools.partial(os.sched_setaffinity, 0, {group.cpu}),
+                        )
+                    started.append((index, label, process, out, err))
+            found: list[dict[str, tuple[Run, bytes]]] = [{} for _ in groups]
+            failed: list[str] = []
+            for index, label, process, out, err in started:
+                _pid, status, usage = os.wait4(process.pid, 0)
+                process.returncode = os.waitstatus_to_exitcode(status)
+                if process.returncode != 0:
+                    stderr_text = err.read_bytes().decode(errors="replace")[-2000:]
+                    command_text = " ".join(groups[index].commands[label])
+                    failed.append(f"{command_text} failed ({process.returncode}):\n{stderr_text}")
+                run = Run(0.0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+                found[index][label] = (run, out.read_bytes())
+            if failed:
+                raise RuntimeError("\n".join(failed))
+            return found
+        finally:
+            for _index, _label, process, _out, _err in started:
+                if process.returncode is None:  # not reaped: interrupted, or a later start failed
+                    process.kill()
+                    process.wait()
 
 
 def median(runs: list[Run]) -> Run:
@@ -114,25 +142,50 @@ def median(runs: list[Run]) -> Run:
     )
 
 
-def compare(sizes: list[int], runs: int, work: Path) -> tuple[dict[int, dict[str, Run]], dict[int, list[float]]]:
-    """Library and raw for each size: the median of each over interleaved runs, and the library/raw CPU ratios of
-    ``runs`` pairs sharing one CPU."""
-    results: dict[int, dict[str, Run]] = {}
-    ratios: dict[int, list[float]] = {}
-    cpu = min(os.sched_getaffinity(0))
+@dataclass(frozen=True)
+class Measured:
+    """One registry size: separate runs of each program, pairs on one CPU, and the same-program controls."""
+
+    samples: dict[str, list[Run]]
+    pairs: list[dict[str, Any]]
+    """CPU seconds of ``library`` and ``raw`` in each pair, and which one was started ``first``."""
+    controls: list[float]
+    """CPU ratio of one program to itself, run together on one CPU (library, then raw)."""
+
+    @property
+    def medians(self) -> dict[str, Run]:
+        """The median of each program's separate runs."""
+        return {kind: median(runs) for kind, runs in self.samples.items()}
+
+    @property
+    def ratios(self) -> list[float]:
+        """library/raw CPU time of each pair."""
+        return [pair["library"] / pair["raw"] for pair in self.pairs]
+
+    def paired_cpu(self, kind: str) -> float:
+        """The median CPU seconds of ``kind`` (library or raw) in the pairs."""
+        return statistics.median(float(pair[kind]) for pair in self.pairs)
+
+
+def compare(sizes: list[int], runs: int, work: Path) -> dict[int, Measured]:
+    """Library and raw for each size: ``runs`` separate runs of each, interleaved; ``runs`` pairs on one CPU in
+    each start order (on two CPUs at once when there are two); one control of each program against itself."""
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    results: dict[int, Measured] = {}
     for count in sizes:
         dirs = {
             "library": projects.write_library(work / f"library-{count}", count),
             "raw": projects.write_raw(work / f"raw-{count}", count),
         }
+        commands = {kind: [*PLAN, "--program", str(d), "--format", "json", "--jobs", "1"] for kind, d in dirs.items()}
         samples: dict[str, list[Run]] = {"library": [], "raw": []}
         outputs: dict[str, bytes] = {}
         if count == sizes[0]:
-            for directory in dirs.values():  # untimed: fills the bytecode caches of everything a plan imports
-                measure([*PLAN, "--program", str(directory), "--format", "json", "--jobs", "1"])
+            for command in commands.values():  # untimed: fills the bytecode caches of everything a plan imports
+                measure(command)
         for _ in range(runs):
-            for kind, directory in dirs.items():
-                run, out = measure([*PLAN, "--program", str(directory), "--format", "json", "--jobs", "1"])
+            for kind, command in commands.items():
+                run, out = measure(command)
                 samples[kind].append(run)
                 outputs[kind] = out
                 print(
@@ -141,22 +194,40 @@ def compare(sizes: list[int], runs: int, work: Path) -> tuple[dict[int, dict[str
                 )
         if outputs["library"] != outputs["raw"]:
             raise RuntimeError(f"library and raw plans differ at {count} websites: the baseline is not equivalent")
-        results[count] = {kind: median(found) for kind, found in samples.items()}
-        ratios[count] = []
-        for index in range(runs):
-            # Started in turns, so neither is always the one that had the CPU first.
-            kinds = list(dirs) if index % 2 == 0 else list(reversed(dirs))
-            commands = {
-                kind: [*PLAN, "--program", str(dirs[kind]), "--format", "json", "--jobs", "1"] for kind in kinds
-            }
-            pair = measure_pair(commands, cpu)
-            ratios[count].append(pair["library"][0].cpu / pair["raw"][0].cpu)
-            print(
-                f"  {count:>4} paired   cpu {pair['library'][0].cpu:7.2f} s / {pair['raw'][0].cpu:7.2f} s"
-                f"  ratio {ratios[count][-1]:.3f}",
-                file=sys.stderr,
-            )
-    return results, ratios
+        library, raw = commands["library"], commands["raw"]
+        pairs: list[dict[str, Any]] = []
+        both_orders = [
+            Group(cpus[0], {"library": library, "raw": raw}),
+            Group(cpus[-1], {"raw": raw, "library": library}),
+        ]
+        for _ in range(runs):
+            for found in _side_by_side(both_orders):
+                pair: dict[str, Any] = {
+                    "library": found["library"][0].cpu,
+                    "raw": found["raw"][0].cpu,
+                    "first": next(iter(found)),
+                }
+                pairs.append(pair)
+                print(
+                    f"  {count:>4} pair     cpu {pair['library']:7.2f} s / {pair['raw']:7.2f} s  "
+                    f"ratio {pair['library'] / pair['raw']:.3f}  ({pair['first']} first)",
+                    file=sys.stderr,
+                )
+        twice = [Group(cpus[0], {"library": library, "again": library}), Group(cpus[-1], {"raw": raw, "again": raw})]
+        controls: list[float] = []
+        for found in _side_by_side(twice):
+            first, again = (run for run, _out in found.values())
+            controls.append(first.cpu / again.cpu)
+        print(f"  {count:>4} control  same program twice: {', '.join(f'{c:.3f}' for c in controls)}", file=sys.stderr)
+        results[count] = Measured(samples, pairs, controls)
+    return results
+
+
+def _side_by_side(groups: list[Group]) -> list[dict[str, tuple[Run, bytes]]]:
+    """:func:`measure_together` for groups on different CPUs; one group after the other where they share one."""
+    if len({group.cpu for group in groups}) == len(groups):
+        return measure_together(groups)
+    return [measure_together([group])[0] for group in groups]
 
 
 def whole_plan(count: int, runs: int, work: Path) -> tuple[Run, bool]:
@@ -205,18 +276,33 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
     """Measure everything and return the JSON document (targets included)."""
     with tempfile.TemporaryDirectory(prefix="divio-bench-") as tmp:
         work = Path(tmp)
-        compared, ratios = compare(args.sizes, args.runs, work)
+        compared = compare(args.sizes, args.runs, work)
         largest = max(args.sizes)
         whole, identical = whole_plan(largest, args.runs, work)
     example = example_stack(args.runs)
     imported, heavy = import_time(args.runs)
-    smallest = min(args.sizes)
+    return document(args.runs, compared, whole, identical, example, imported, heavy)
+
+
+def document(
+    runs: int,
+    compared: dict[int, Measured],
+    whole: Run,
+    identical: bool,
+    example: Run,
+    imported: float,
+    heavy: list[str],
+) -> dict[str, Any]:
+    """The JSON document of a benchmark's measurements, targets included."""
+    smallest = min(compared)
     rows = []
-    for count, kinds in compared.items():
-        lib, raw = kinds["library"], kinds["raw"]
-        base = compared[smallest]
+    for count, measured in compared.items():
+        lib, raw = measured.medians["library"], measured.medians["raw"]
+        base = compared[smallest].medians
         per_site = {
-            kind: (kinds[kind].cpu - base[kind].cpu) / (count - smallest) * 1000 if count > smallest else None
+            kind: (measured.medians[kind].cpu - base[kind].cpu) / (count - smallest) * 1000
+            if count > smallest
+            else None
             for kind in ("library", "raw")
         }
         rows.append(
@@ -224,29 +310,36 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
                 "websites": count,
                 "library": asdict(lib),
                 "raw": asdict(raw),
+                "samples": {kind: [asdict(run) for run in found] for kind, found in measured.samples.items()},
                 "cpu_ratio": lib.cpu / raw.cpu,
                 "wall_ratio": lib.wall / raw.wall,
-                "paired_cpu_ratio": statistics.median(ratios[count]),
-                "paired_cpu_ratios": ratios[count],
                 "cpu_ms_per_website": per_site,
+                "paired_cpu": {kind: measured.paired_cpu(kind) for kind in ("library", "raw")},
+                "paired_cpu_ratio": statistics.median(measured.ratios),
+                "paired_cpu_ratios": measured.ratios,
+                "pairs": measured.pairs,
+                "control_cpu_ratios": measured.controls,
             }
         )
-    targets = _targets(compared, ratios, whole, identical, example, imported, heavy)
     return {
         "machine": machine(),
-        "runs": args.runs,
+        "runs": runs,
         "command": "python -m benchmarks.platform " + " ".join(sys.argv[1:]),
         "rows": rows,
-        "platform_plan": {"websites": max(args.sizes), **asdict(whole), "identical_to_serial": identical},
+        "platform_plan": {"websites": max(compared), **asdict(whole), "identical_to_serial": identical},
         "example_stack": asdict(example),
         "import": {"seconds": imported, "heavy_modules": heavy},
-        "targets": targets,
+        "targets": _targets(compared, whole, identical, example, imported, heavy),
     }
 
 
+CONTROL_LIMIT = 0.05
+"""How far from 1 the CPU ratio of a program to itself, run together on one CPU, may be for the pairs to count: a
+pairing that does not work reads like separate runs (up to 15 % apart); one that works, within about 2 %."""
+
+
 def _targets(
-    compared: dict[int, dict[str, Run]],
-    ratios: dict[int, list[float]],
+    compared: dict[int, Measured],
     whole: Run,
     identical: bool,
     example: Run,
@@ -255,18 +348,23 @@ def _targets(
 ) -> list[dict[str, Any]]:
     sizes = sorted(compared)
     smallest, largest = sizes[0], sizes[-1]
-    found: list[tuple[str, float, float]] = [
-        (f"library/raw CPU at {n} (median of the pairs on one CPU)", statistics.median(ratios[n]), 1.05)
-        for n in sizes
-        if n >= 50
-    ]
+    found: list[tuple[str, float, float]] = []
+    for n in sizes:
+        if n >= 50:
+            ratio = statistics.median(compared[n].ratios)
+            found.append((f"library/raw CPU at {n} (median of the pairs on one CPU)", ratio, 1.05))
+    # The method's own check: the same program twice on one CPU must read 1, or the pairs say nothing.
+    spread = max(abs(c - 1) for m in compared.values() for c in m.controls)
+    found.append(("control: same program twice on one CPU, largest |ratio - 1|", spread, CONTROL_LIMIT))
     if 50 in compared and largest > 50:
-        # Program time as the plan costs its user: whole processes (start, imports, runs, document, output).
-        growth = compared[largest]["library"].cpu / compared[50]["library"].cpu
-        found.append((f"program CPU growth 50->{largest} (whole processes), x", growth, largest / 50 * 1.05))
+        # Program time as the plan costs its user: whole processes (start, imports, runs, document, output); from
+        # the pairs, whose CPU times vary far less than separate runs' (the table has both).
+        growth = compared[largest].paired_cpu("library") / compared[50].paired_cpu("library")
+        label = f"program CPU growth 50->{largest} (whole processes, library in the pairs), x"
+        found.append((label, growth, largest / 50 * 1.05))
     for count in sizes:
         if count > smallest:
-            lib_small, lib_large = compared[smallest]["library"], compared[count]["library"]
+            lib_small, lib_large = compared[smallest].medians["library"], compared[count].medians["library"]
             per_site = (lib_large.peak_mb - lib_small.peak_mb) / (count - smallest)
             label = f"peak memory per website at {count}, MB (above the {smallest}-website process)"
             found.append((label, per_site, 0.9))
@@ -288,26 +386,39 @@ def render(document: dict[str, Any]) -> str:
     """The table and the targets as text."""
     m = document["machine"]
     lines = [
-        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}; median of {document['runs']} runs",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}; {document['runs']} separate runs of each "
+        f"(medians) and {document['runs']} pairs on one CPU in each start order",
         "",
         "| websites | library wall s | raw wall s | library CPU s | raw CPU s | library/raw CPU, separate runs "
-        "| library/raw CPU, pairs on one CPU (range) | library ms/website | raw ms/website | library peak MB "
-        "| raw peak MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| library/raw CPU, pairs on one CPU (range) | same program twice on one CPU (range) | library ms/website "
+        "| raw ms/website | library peak MB | raw peak MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    def spread(values: list[float]) -> str:
+        return f"{min(values):.3f}-{max(values):.3f}"
+
     for row in document["rows"]:
         lib, raw, per = row["library"], row["raw"], row["cpu_ms_per_website"]
-
-        def ms(value: float | None) -> str:
-            return "-" if value is None else f"{value:.1f}"
-
         lines.append(
             f"| {row['websites']} | {lib['wall']:.2f} | {raw['wall']:.2f} | {lib['cpu']:.2f} | {raw['cpu']:.2f} "
-            f"| {row['cpu_ratio']:.3f} | {row['paired_cpu_ratio']:.3f} ({min(row['paired_cpu_ratios']):.3f}-"
-            f"{max(row['paired_cpu_ratios']):.3f}) | {ms(per['library'])} | {ms(per['raw'])} "
+            f"| {row['cpu_ratio']:.3f} | {row['paired_cpu_ratio']:.3f} ({spread(row['paired_cpu_ratios'])}) "
+            f"| {spread(row['control_cpu_ratios'])} | {ms(per['library'])} | {ms(per['raw'])} "
             f"| {lib['peak_mb']:.0f} | {raw['peak_mb']:.0f} |"
         )
     whole = document["platform_plan"]
+    rows = {row["websites"]: row for row in document["rows"]}
+    if 50 in rows and max(rows) > 50:
+        small, large = rows[50], rows[max(rows)]
+        paired = (small["paired_cpu"]["library"], large["paired_cpu"]["library"])
+        lines += [
+            "",
+            f"Library CPU growth 50->{max(rows)}: {paired[1] / paired[0]:.2f}x in the pairs (median {paired[0]:.2f} s"
+            f" -> {paired[1]:.2f} s), {large['library']['cpu'] / small['library']['cpu']:.2f}x in the separate runs",
+        ]
     lines += [
         "",
         f"Platform plan of {whole['websites']} websites (default jobs): wall {whole['wall']:.2f} s, CPU "
@@ -333,7 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 50, 200, 500], help="registry sizes"
     )
-    parser.add_argument("--runs", type=int, default=3, help="runs of each program and size (median; default 3)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="separate runs of each program, and pairs in each order (default 3)"
+    )
     parser.add_argument("--json", type=Path, default=Path("benchmark-results.json"), help="where to write figures")
     args = parser.parse_args(argv)
     document = report(args)
