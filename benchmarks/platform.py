@@ -357,8 +357,8 @@ def _targets(
     spread = max(abs(c - 1) for m in compared.values() for c in m.controls)
     found.append(("control: same program twice on one CPU, largest |ratio - 1|", spread, CONTROL_LIMIT))
     if 50 in compared and largest > 50:
-        # Program time as the plan costs its user: whole processes (start, imports, runs, document, output); from
-        # the pairs, whose CPU times vary far less than separate runs' (the table has both).
+        # Program time as the plan costs its user: whole processes (start, imports, runs, document, output). Read
+        # on the pairs: six samples per size steady the median more than the separate runs' three (both printed).
         growth = compared[largest].paired_cpu("library") / compared[50].paired_cpu("library")
         label = f"program CPU growth 50->{largest} (whole processes, library in the pairs), x"
         found.append((label, growth, largest / 50 * 1.05))
