@@ -57,71 +57,60 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def measure(command: list[str], cwd: Path = ROOT) -> tuple[Run, bytes]:
-    """Run ``command`` to completion; its resource usage (``os.wait4``: the process and the workers it waited for;
-    peak memory is the largest of them) and its standard output."""
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.PIPE, env=ENV)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stderr = process.stderr.read() if process.stderr else b""
-        if process.stderr:
-            process.stderr.close()
-        if process.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr.decode()[-2000:]}")
-        out.seek(0)
-        return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024), out.read()
+    """Run ``command`` to completion, not pinned; its resource usage (``os.wait4``: the process and the workers it
+    waited for; peak memory is the largest of them) and its standard output."""
+    return measure_together([Group(None, {"run": command})], cwd)[0]["run"]
 
 
 @dataclass(frozen=True)
 class Group:
-    """Commands started together, all pinned to one CPU, in the order of ``commands`` (label -> command)."""
+    """Commands started together, in the order of ``commands`` (label -> command), all pinned to ``cpu`` (None: the
+    CPUs this process may use)."""
 
-    cpu: int
+    cpu: int | None
     commands: dict[str, list[str]]
 
 
 def measure_together(groups: list[Group], cwd: Path = ROOT) -> list[dict[str, tuple[Run, bytes]]]:
     """Start every command of every group at once, each group pinned to its CPU, and wait for all; per group, each
-    command's resource usage (wall time 0: they share a CPU) and standard output.
+    command's resource usage and standard output. Wall time runs from the start of all until the command is reaped:
+    a command's own only when it runs alone.
 
-    Why: a virtual CPU's speed changes within seconds, differently on each CPU, so programs run one after the other
-    see different machines (the benchmark's separate runs of the same program differ by up to 15 %). Sharing one
-    CPU, the programs of a group are alternated by the scheduler every few milliseconds and see the same machine, so
-    the ratio of their CPU times is what their code costs; each size also runs the same program twice in a group
-    as a check of that (the control). Raises RuntimeError naming every command that failed; no child outlives it.
+    Why pairs: a virtual CPU's speed changes within seconds, differently on each CPU, so programs run one after the
+    other see different machines (the benchmark's separate runs of the same program differ by up to 15 %). Sharing
+    one CPU, the programs of a group are alternated by the scheduler every few milliseconds and see the same
+    machine, so the ratio of their CPU times is what their code costs; each size also runs the same program twice
+    in a group as a check of that (the control). Raises RuntimeError naming every command that failed; no child
+    outlives it.
     """
     available = os.sched_getaffinity(0)
     for group in groups:
-        if group.cpu not in available:
+        if group.cpu is not None and group.cpu not in available:
             raise ValueError(f"CPU {group.cpu} is not available to this process (available: {sorted(available)})")
     with tempfile.TemporaryDirectory() as tmp:
         started: list[tuple[int, str, subprocess.Popen[bytes], Path, Path]] = []
         try:
+            begun = time.perf_counter()
             for index, group in enumerate(groups):
+                pin = None if group.cpu is None else functools.partial(os.sched_setaffinity, 0, {group.cpu})
                 for label, command in group.commands.items():
                     out, err = Path(tmp, f"{len(started)}.out"), Path(tmp, f"{len(started)}.err")
                     with out.open("wb") as stdout, err.open("wb") as stderr:
                         process = subprocess.Popen(
-                            command,
-                            cwd=cwd,
-                            stdout=stdout,
-                            stderr=stderr,
-                            env=ENV,
-                            preexec_fn=functools.partial(os.sched_setaffinity, 0, {group.cpu}),
+                            command, cwd=cwd, stdout=stdout, stderr=stderr, env=ENV, preexec_fn=pin
                         )
                     started.append((index, label, process, out, err))
             found: list[dict[str, tuple[Run, bytes]]] = [{} for _ in groups]
             failed: list[str] = []
             for index, label, process, out, err in started:
                 _pid, status, usage = os.wait4(process.pid, 0)
+                wall = time.perf_counter() - begun
                 process.returncode = os.waitstatus_to_exitcode(status)
                 if process.returncode != 0:
                     stderr_text = err.read_bytes().decode(errors="replace")[-2000:]
                     command_text = " ".join(groups[index].commands[label])
                     failed.append(f"{command_text} failed ({process.returncode}):\n{stderr_text}")
-                run = Run(0.0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+                run = Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
                 found[index][label] = (run, out.read_bytes())
             if failed:
                 raise RuntimeError("\n".join(failed))
@@ -281,19 +270,28 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
         whole, identical = whole_plan(largest, args.runs, work)
     example = example_stack(args.runs)
     imported, heavy = import_time(args.runs)
-    return document(args.runs, compared, whole, identical, example, imported, heavy)
+    return document(args.runs, Figures(compared, whole, identical, example, imported, heavy))
 
 
-def document(
-    runs: int,
-    compared: dict[int, Measured],
-    whole: Run,
-    identical: bool,
-    example: Run,
-    imported: float,
-    heavy: list[str],
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Figures:
+    """Everything one benchmark run measured."""
+
+    compared: dict[int, Measured]
+    whole: Run
+    """The largest registry's plan as ``plan`` runs it by default."""
+    identical: bool
+    """Whether that plan's bytes equal a serial run's."""
+    example: Run
+    imported: float
+    """Seconds ``import divio_storage_infra`` takes."""
+    heavy: list[str]
+    """Heavy modules that import loaded."""
+
+
+def document(runs: int, figures: Figures) -> dict[str, Any]:
     """The JSON document of a benchmark's measurements, targets included."""
+    compared = figures.compared
     smallest = min(compared)
     rows = []
     for count, measured in compared.items():
@@ -326,10 +324,10 @@ def document(
         "runs": runs,
         "command": "python -m benchmarks.platform " + " ".join(sys.argv[1:]),
         "rows": rows,
-        "platform_plan": {"websites": max(compared), **asdict(whole), "identical_to_serial": identical},
-        "example_stack": asdict(example),
-        "import": {"seconds": imported, "heavy_modules": heavy},
-        "targets": _targets(compared, whole, identical, example, imported, heavy),
+        "platform_plan": {"websites": max(compared), **asdict(figures.whole), "identical_to_serial": figures.identical},
+        "example_stack": asdict(figures.example),
+        "import": {"seconds": figures.imported, "heavy_modules": figures.heavy},
+        "targets": _targets(figures),
     }
 
 
@@ -338,14 +336,8 @@ CONTROL_LIMIT = 0.05
 pairing that does not work reads like separate runs (up to 15 % apart); one that works, within about 2 %."""
 
 
-def _targets(
-    compared: dict[int, Measured],
-    whole: Run,
-    identical: bool,
-    example: Run,
-    imported: float,
-    heavy: list[str],
-) -> list[dict[str, Any]]:
+def _targets(figures: Figures) -> list[dict[str, Any]]:
+    compared = figures.compared
     sizes = sorted(compared)
     smallest, largest = sizes[0], sizes[-1]
     found: list[tuple[str, float, float]] = []
@@ -369,11 +361,11 @@ def _targets(
             label = f"peak memory per website at {count}, MB (above the {smallest}-website process)"
             found.append((label, per_site, 0.9))
     found += [
-        (f"platform plan of {largest} websites, wall s (default jobs)", whole.wall, 25.0),
-        ("... byte-identical to a serial run (1 = yes)", 1.0 if identical else 0.0, 1.0),
-        ("plan of the example stack, wall s", example.wall, 1.5),
-        ("import divio_storage_infra, s", imported, 0.1),
-        ("heavy modules imported by it (count)", float(len(heavy)), 0.0),
+        (f"platform plan of {largest} websites, wall s (default jobs)", figures.whole.wall, 25.0),
+        ("... byte-identical to a serial run (1 = yes)", 1.0 if figures.identical else 0.0, 1.0),
+        ("plan of the example stack, wall s", figures.example.wall, 1.5),
+        ("import divio_storage_infra, s", figures.imported, 0.1),
+        ("heavy modules imported by it (count)", float(len(figures.heavy)), 0.0),
     ]
     results = []
     for name, value, limit in found:

@@ -124,7 +124,7 @@ def test_the_target_is_the_median_of_the_pairs_ratios_and_the_control_must_read_
         50: measured([(1.02, 1.0), (2.2, 2.0), (1.03, 1.0)], [1.01, 0.99]),  # median 1.03: met
         200: measured([(1.2, 1.0), (1.06, 1.0), (0.9, 1.0)], [1.0, 1.0]),  # median 1.06: missed
     }
-    document = platform.document(3, compared, run, True, run, 0.01, [])
+    document = platform.document(3, platform.Figures(compared, run, True, run, 0.01, []))
     assert [row["paired_cpu_ratio"] for row in document["rows"]] == pytest.approx([1.0, 1.03, 1.06])
     targets = {t["target"]: t for t in document["targets"]}
     assert targets["library/raw CPU at 50 (median of the pairs on one CPU)"]["met"] is True
@@ -135,7 +135,9 @@ def test_the_target_is_the_median_of_the_pairs_ratios_and_the_control_must_read_
     control = targets["control: same program twice on one CPU, largest |ratio - 1|"]
     assert control["value"] == pytest.approx(0.01) and control["met"] is True
     compared[50] = measured([(1.0, 1.0)], [1.0, 0.94])
-    again = {t["target"]: t for t in platform.document(3, compared, run, True, run, 0.01, [])["targets"]}
+    again = {
+        t["target"]: t for t in platform.document(3, platform.Figures(compared, run, True, run, 0.01, []))["targets"]
+    }
     assert again["control: same program twice on one CPU, largest |ratio - 1|"]["met"] is False
     rendered = platform.render(document)
     assert "| 1.030 (1.020-1.100) | 0.990-1.010 |" in rendered
