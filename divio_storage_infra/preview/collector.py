@@ -16,42 +16,38 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+from divio_storage_infra.preview.outermost import Outermost
 
 THRESHOLDS = (1_000, 1_000, 1_000)
 """Generation thresholds inside :func:`tuned` (Python's: 700, 10, 10): young collections about as often as usual,
 so the SDK's short-lived reference cycles die young, but the middle generation only every 1,000 young collections
 and the old one (the whole heap) practically never."""
 
-_lock = threading.Lock()
-_depth = 0
-_saved: tuple[int, int, int] | None = None
+
+def _tune() -> Callable[[], None]:
+    saved = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
+
+    def restore() -> None:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
+
+    return restore
 
 
-@contextlib.contextmanager
-def tuned() -> Iterator[None]:
+_tuned = Outermost(_tune)
+
+
+def tuned() -> Outermost:
     """Freeze the current heap and raise the thresholds; nests (only the outermost use changes and restores them).
 
     Afterwards the thresholds are Python's again and the frozen objects are ordinary old objects, so a process that
     runs many programs (the tests) collects each run's garbage as it always did.
     """
-    global _depth, _saved
-    with _lock:
-        _depth += 1
-        if _depth == 1:
-            _saved = gc.get_threshold()
-            gc.freeze()
-            gc.set_threshold(*THRESHOLDS)
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _saved is not None:
-                gc.set_threshold(*_saved)
-                gc.unfreeze()
-                _saved = None
+    return _tuned
 
 
 @contextlib.contextmanager

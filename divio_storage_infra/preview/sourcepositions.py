@@ -15,14 +15,10 @@ source positions there; the library's components change nothing about them.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-_lock = threading.Lock()
-_depth = 0
-_saved: Callable[[], Any] | None = None
+from divio_storage_infra.preview.outermost import Outermost
 
 
 def _empty_stack_trace() -> Any:
@@ -31,26 +27,27 @@ def _empty_stack_trace() -> Any:
     return source_pb2.StackTrace()
 
 
-@contextlib.contextmanager
-def omitted() -> Iterator[None]:
+def _omit() -> Callable[[], None]:
+    from pulumi.runtime import resource as sdk_resource
+
+    if not hasattr(sdk_resource, "_get_stack_trace"):
+        return lambda: None
+    saved = sdk_resource._get_stack_trace
+    sdk_resource._get_stack_trace = _empty_stack_trace
+
+    def restore() -> None:
+        sdk_resource._get_stack_trace = saved
+
+    return restore
+
+
+_omitted = Outermost(_omit)
+
+
+def omitted() -> Outermost:
     """Registrations inside carry an empty stack trace and no source position; nests (the outermost use restores).
 
     If the SDK no longer has the function this replaces (another SDK version), nothing is changed: the run is then
     only slower, never different.
     """
-    global _depth, _saved
-    from pulumi.runtime import resource as sdk_resource
-
-    with _lock:
-        _depth += 1
-        if _depth == 1 and hasattr(sdk_resource, "_get_stack_trace"):
-            _saved = sdk_resource._get_stack_trace
-            sdk_resource._get_stack_trace = _empty_stack_trace
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _saved is not None:
-                sdk_resource._get_stack_trace = _saved
-                _saved = None
+    return _omitted
