@@ -377,7 +377,7 @@ class _Builder:
     def _tag(self, event: Any, kind: type[yaml.Node], value: str | None) -> str:
         tag: str | None = event.tag
         if tag is None or tag == "!":
-            tag = str(self.loader.resolve(kind, value, event.implicit))
+            tag = str(self.loader.resolve(kind, value, event.implicit))  # type: ignore[no-untyped-call]
         return tag
 
     def scalar(self, event: Any) -> Built:
