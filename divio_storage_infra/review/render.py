@@ -9,7 +9,7 @@ from typing import Any
 from divio_storage_infra.review.danger import CLASSES, Finding
 from divio_storage_infra.review.model import Action, Change, PlanDiff, ResourceDiff, WebsiteDiff
 from divio_storage_infra.review.replacement import knows
-from divio_storage_infra.review.values import ABSENT, render
+from divio_storage_infra.review.values import ABSENT, differing_paths, render
 
 FORMAT = "divio-storage-diff/v1"
 """The ``format`` of the JSON rendering; bumped when a field is removed or changes meaning."""
@@ -18,6 +18,9 @@ NO_CHANGES = "No changes"
 SECRET_CHANGE = "changed (secret)"
 UNCHANGED_NAMES_SHOWN = 10
 """How many unchanged websites the collapsed line names before "and N more"."""
+
+DOCUMENT_PATHS_SHOWN = 3
+"""How many differing paths the one line of a changed JSON document names before "and N more"."""
 
 _SYMBOL = {"add": "+", "remove": "-", "replace": "-/+", "update": "~"}
 _VERB = {"add": "added", "remove": "removed", "replace": "replaced", "update": "updated"}
@@ -49,6 +52,12 @@ def change_text(change: Change) -> str:
     """``old -> new`` of one change, or "changed (secret)" when either side is a secret."""
     if change.secret:
         return SECRET_CHANGE
+    if change.document and change.old is not ABSENT and change.new is not ABSENT:
+        paths = differing_paths(change.old, change.new)
+        shown = ", ".join(p or "(the whole value)" for p in paths[:DOCUMENT_PATHS_SHOWN])
+        more = f" and {len(paths) - DOCUMENT_PATHS_SHOWN} more" if len(paths) > DOCUMENT_PATHS_SHOWN else ""
+        noun = "value differs" if len(paths) == 1 else "values differ"
+        return f"JSON document changed: {len(paths)} {noun} ({shown}{more})"
     return f"{render(change.old)} -> {render(change.new)}"
 
 
@@ -194,6 +203,8 @@ def change_document(change: Change) -> dict[str, Any]:
     if change.secret:
         return {"path": change.path, "secret": True}
     document: dict[str, Any] = {"path": change.path, "secret": False}
+    if change.document:
+        document["document"] = True
     if change.old is not ABSENT:
         document["old"] = change.old
     if change.new is not ABSENT:
