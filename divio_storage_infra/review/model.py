@@ -32,8 +32,9 @@ class Change:
 
     @property
     def secret(self) -> bool:
-        """Whether either side is a secret, so that only "changed (secret)" may be shown."""
-        return is_secret(self.old) or is_secret(self.new)
+        """Whether either side is a secret, so that only "changed (secret)" may be shown. A document's change
+        shows only the paths that differ, never values, so it is never secret as a whole."""
+        return not self.document and (is_secret(self.old) or is_secret(self.new))
 
 
 @dataclass(frozen=True)

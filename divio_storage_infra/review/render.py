@@ -52,8 +52,11 @@ def change_text(change: Change) -> str:
     """``old -> new`` of one change, or "changed (secret)" when either side is a secret."""
     if change.secret:
         return SECRET_CHANGE
-    if change.document and change.old is not ABSENT and change.new is not ABSENT:
+    if change.document:
         paths = differing_paths(change.old, change.new)
+        if change.old is ABSENT or change.new is ABSENT:
+            verb = "added" if change.old is ABSENT else "removed"
+            return f"JSON document {verb} ({len(paths)} values)"
         shown = ", ".join(p or "(the whole value)" for p in paths[:DOCUMENT_PATHS_SHOWN])
         more = f" and {len(paths) - DOCUMENT_PATHS_SHOWN} more" if len(paths) > DOCUMENT_PATHS_SHOWN else ""
         noun = "value differs" if len(paths) == 1 else "values differ"
@@ -204,7 +207,10 @@ def change_document(change: Change) -> dict[str, Any]:
         return {"path": change.path, "secret": True}
     document: dict[str, Any] = {"path": change.path, "secret": False}
     if change.document:
+        # Only the paths: a document may hold masked secrets beside the values that changed.
         document["document"] = True
+        document["paths"] = differing_paths(change.old, change.new)
+        return document
     if change.old is not ABSENT:
         document["old"] = change.old
     if change.new is not ABSENT:
