@@ -135,7 +135,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     try:
         pack = policypack.load_pack(args.policy_pack)
-        config = policypack.read_config(args.policy_pack_config) if args.policy_pack_config else None
+        config = policypack.read_config(args.policy_pack_config, pack) if args.policy_pack_config else None
     except policypack.PolicyPackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
