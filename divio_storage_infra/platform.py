@@ -132,13 +132,14 @@ def provider_name(spec: StorageSpec, key_name: str, host: str) -> str:
 
 
 def output_name(spec: StorageSpec) -> str:
-    """The stack output of one website: ``<website>/<environment>`` (slugs have no ``/``, so it is unique)."""
+    """The stack output of one website: ``<website>/<environment>`` (slugs have no ``/``, so it is unique; the
+    same as :attr:`PlatformEntry.output_name`)."""
     return f"{spec.website}/{spec.environment}"
 
 
 def entry_name(entry: PlatformEntry) -> str:
     """The key of a registry entry: its stack output name (what ``plan`` selects entries by)."""
-    return output_name(entry.spec)
+    return entry.output_name
 
 
 def declare(entries: Sequence[PlatformEntry], keys: dict[str, StaticKey]) -> dict[str, WebsiteMediaStorage]:

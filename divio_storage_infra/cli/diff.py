@@ -22,6 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from divio_storage_infra.review.render import render_json, render_markdown
     from divio_storage_infra.review.repository_render import render_repository_json, render_repository_markdown
 
+    # The JSON counts the resources of every unchanged website, which only a full review plans.
+    args.counts_unchanged = args.format == "json"
     review = load_review(args)
     if args.rev is not None:
         text = render_repository_json(review) if args.format == "json" else render_repository_markdown(review)

@@ -76,6 +76,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "same for any N",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="plan only the registry entry whose stack output is NAME (website/environment); repeatable; a platform "
+        "program's plan of some of its websites (what an incremental review plans)",
+    )
+    parser.add_argument(
         "--policy-pack",
         type=Path,
         default=None,
@@ -113,7 +121,8 @@ def _plan(args: argparse.Namespace) -> int:
             document = build_plan(stack_config, jobs=jobs)
         else:
             kinds = JSON_KINDS if args.format == "json" else TEXT_KINDS
-            parts = plan_parts(stack_config, jobs=jobs, kinds=kinds)
+            only = frozenset(args.only) if args.only is not None else None
+            parts = plan_parts(stack_config, jobs=jobs, kinds=kinds, only=only)
     except (StackConfigError, PlanError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ this process leaks into it. A stack whose config exists at one revision only is 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from divio_storage_infra.cli.review_scope import Narrowing, StackTarget, narrowing, select, stacks_at
+from divio_storage_infra.cli.review_selection import FULL, Choice, changed_files, choose
 from divio_storage_infra.cli.revisions import (
     ReviewInputError,
     Revision,
@@ -29,6 +31,8 @@ from divio_storage_infra.cli.revisions import (
     resolve,
     tracked_files,
 )
+from divio_storage_infra.preview.stackconfig import StackConfigError, load_project
+from divio_storage_infra.review.model import OTHER_GROUP, WebsiteDiff
 from divio_storage_infra.review.plans import Plan, PlanInputError, empty_plan, load_plan, parse_plan
 from divio_storage_infra.review.repository import RepositoryReview, StackReview, review_repository, review_stack
 
@@ -64,6 +68,12 @@ def configure_inputs(parser: argparse.ArgumentParser) -> None:
         "every project of the repository",
     )
     parser.add_argument(
+        "--full",
+        action="store_true",
+        help="with --rev: plan every website of every reviewed stack at both revisions, even when the change is "
+        "confined to registry entries and stack configs (the output is the same; see docs/performance.md)",
+    )
+    parser.add_argument(
         "--allow-different-stacks",
         action="store_true",
         help="compare plan files of different projects or stacks (refused by default: such a diff shows "
@@ -76,7 +86,8 @@ def load_review(args: argparse.Namespace) -> RepositoryReview:
     if args.rev is not None:
         if args.base is not None or args.head is not None:
             raise ReviewInputError("give either BASE and HEAD plan files or --rev BASE..HEAD, not both")
-        return review_revisions(args.rev, args.stack, args.project_dir)
+        full = args.full or getattr(args, "counts_unchanged", False)
+        return review_revisions(args.rev, args.stack, args.project_dir, full=full)
     if args.stack or args.project_dir:
         raise ReviewInputError("--stack and --project-dir choose stacks to plan with --rev; plan files name theirs")
     if args.base is None or args.head is None:
@@ -109,8 +120,9 @@ def review_targets(base: Side, head: Side, narrowed: Narrowing) -> list[StackTar
     return select(list(base.stacks.values()), list(head.stacks.values()), narrowed)
 
 
-def plan_stack(side: Side, target: StackTarget) -> Plan:
-    """The plan of ``target`` at one revision; an empty plan (with a note) where its stack config is missing."""
+def plan_stack(side: Side, target: StackTarget, only: frozenset[str] | None = None) -> Plan:
+    """The plan of ``target`` at one revision (of the registry entries named in ``only`` when given); an empty plan
+    (with a note) where its stack config is missing."""
     revision = side.revision
     found = side.stacks.get(target.key)
     if found is None:
@@ -121,6 +133,7 @@ def plan_stack(side: Side, target: StackTarget) -> Plan:
     env.pop("PYTHONSAFEPATH", None)
     project = side.path / target.directory
     command = [sys.executable, "-m", "divio_storage_infra", "plan", "--format", "json"]
+    command += [f"--only={name}" for name in sorted(only or ())]
     result = subprocess.run(
         [*command, "--program", str(project), "--stack", target.stack],
         cwd=project,
@@ -139,10 +152,11 @@ def plan_stack(side: Side, target: StackTarget) -> Plan:
 
 
 def review_revisions(
-    spec: str, stacks: Sequence[str], project_dirs: Sequence[Path], *, cwd: Path | None = None
+    spec: str, stacks: Sequence[str], project_dirs: Sequence[Path], *, cwd: Path | None = None, full: bool = False
 ) -> RepositoryReview:
     """Plan the stacks :func:`review_targets` chooses at both revisions of ``spec`` (``BASE..HEAD``) and review
-    every pair; the repository is the one around ``cwd`` (default: the current directory)."""
+    every pair; the repository is the one around ``cwd`` (default: the current directory). Unless ``full``, a
+    change confined to registry entries and stack configs plans only what it touches (:mod:`.review_selection`)."""
     here = (cwd or Path.cwd()).resolve()
     revisions = resolve(spec, here)
     narrowed = narrowing(stacks, project_dirs, cwd=here, top=revisions.top)
@@ -153,15 +167,66 @@ def review_revisions(
                 f"--rev: the repository has no Python Pulumi project (a directory with Pulumi.yaml) at "
                 f"{revisions.base.name} or {revisions.head.name}"
             )
-        jobs = max(1, min(len(os.sched_getaffinity(0)), 2 * len(targets)))
+        choices = {} if full else selection_of(revisions, base, head, targets)
+        planned = [t for t in targets if not choices.get(t.key, FULL).skip]
+        jobs = max(1, min(len(os.sched_getaffinity(0)), 2 * len(planned)))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            base_plans = [pool.submit(plan_stack, base, t) for t in targets]
-            head_plans = [pool.submit(plan_stack, head, t) for t in targets]
+            only = {t.key: choices.get(t.key, FULL).only for t in planned}
+            base_plans = [pool.submit(plan_stack, base, t, only[t.key]) for t in planned]
+            head_plans = [pool.submit(plan_stack, head, t, only[t.key]) for t in planned]
             reviews = [
-                _review(target, base, head, old.result(), new.result())
-                for target, old, new in zip(targets, base_plans, head_plans, strict=True)
+                completed(_review(target, base, head, old.result(), new.result()), choices.get(target.key, FULL))
+                for target, old, new in zip(planned, base_plans, head_plans, strict=True)
             ]
+        reviews += [_unchanged(t, base, head) for t in targets if choices.get(t.key, FULL).skip]
     return review_repository(reviews)
+
+
+def selection_of(
+    revisions: Revisions, base: Side, head: Side, targets: Sequence[StackTarget]
+) -> dict[tuple[str, str], Choice]:
+    """How each target is planned (:func:`.review_selection.choose`); {} (every one in full) unless the change is
+    confined to registry entries and stack configs."""
+    files = changed_files(revisions.top, revisions.base.commit, revisions.head.commit)
+    if files is None:
+        return {}
+    config_files: dict[tuple[str, str], set[str]] = {}
+    for side in (base, head):
+        for target in targets:
+            try:
+                path = load_project(side.path / target.directory).stack_file(target.stack)
+            except StackConfigError:
+                continue
+            config_files.setdefault(target.key, set()).add(path.relative_to(side.path).as_posix())
+
+    def read(name: str, path: str) -> str | None:
+        file = (base if name == "base" else head).path / path
+        try:
+            return file.read_text(encoding="utf-8") if file.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return choose([t.key for t in targets], config_files, files, read) or {}
+
+
+def completed(review: StackReview, choice: Choice) -> StackReview:
+    """``review`` of the entries a choice planned, with the websites it did not plan added as unchanged (the full
+    review lists them by name)."""
+    present = {website.website for website in review.diff.websites}
+    missing = [WebsiteDiff(label) for label in choice.labels - present]
+    if not missing:
+        return review
+    websites = sorted([*review.diff.websites, *missing], key=lambda w: (w.website == OTHER_GROUP, w.website))
+    diff = dataclasses.replace(review.diff, websites=tuple(websites))
+    return dataclasses.replace(review, diff=diff)
+
+
+def _unchanged(target: StackTarget, base: Side, head: Side) -> StackReview:
+    """The review of a stack that the change does not reach: its plans are the same at both revisions."""
+    plan = empty_plan(target.project, target.stack, "not planned: the change does not reach this stack")
+    return review_stack(
+        target.directory, plan, plan, in_base=target.key in base.stacks, in_head=target.key in head.stacks
+    )
 
 
 def _review(target: StackTarget, base: Side, head: Side, old: Plan, new: Plan) -> StackReview:
