@@ -72,21 +72,19 @@ def review_repository(directory: Path, count: int) -> Path:
     return directory
 
 
-def review(count: int, work: Path) -> dict[str, Any]:
-    """The incremental and the full review of a one-website change in a fleet of ``count``, and whether both
-    printed the same bytes."""
+def review(count: int, work: Path, *, full: bool = True) -> dict[str, Any]:
+    """The incremental and (``full``) the full review of a one-website change in a fleet of ``count``, and whether
+    both printed the same bytes."""
     repo = review_repository(work / f"review-{count}", count)
     command = [*DIVIO_STORAGE, "diff", "--rev", "HEAD~1..HEAD"]
     incremental, incremental_out = measured(command, repo)
-    full, full_out = measured([*command, "--full"], repo)
-    for kind, run in (("incremental", incremental), ("full", full)):
-        print(f"  review {count:>6} {kind:<11} {_line(run)}", file=sys.stderr)
-    return {
-        "websites": count,
-        "incremental": asdict(incremental),
-        "full": asdict(full),
-        "identical": incremental_out == full_out,
-    }
+    found: dict[str, Any] = {"websites": count, "incremental": asdict(incremental)}
+    print(f"  review {count:>6} {'incremental':<11} {_line(incremental)}", file=sys.stderr)
+    if full:
+        whole, whole_out = measured([*command, "--full"], repo)
+        print(f"  review {count:>6} {'full':<11} {_line(whole)}", file=sys.stderr)
+        found |= {"full": asdict(whole), "identical": incremental_out == whole_out}
+    return found
 
 
 def plan(count: int, work: Path) -> dict[str, Any]:
