@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from divio_storage_infra.cli.review_scope import Narrowing, StackTarget, narrowing, select, stacks_at
@@ -165,9 +165,13 @@ def review_revisions(
 
 
 def _review(target: StackTarget, base: Side, head: Side, old: Plan, new: Plan) -> StackReview:
-    return review_stack(
-        target.directory, old, new, in_base=target.key in base.stacks, in_head=target.key in head.stacks
-    )
+    in_base, in_head = target.key in base.stacks, target.key in head.stacks
+    # The empty side of an added or removed stack takes the other side's format: no "different formats" note.
+    if not in_base:
+        old = replace(old, format=new.format)
+    if not in_head:
+        new = replace(new, format=old.format)
+    return review_stack(target.directory, old, new, in_base=in_base, in_head=in_head)
 
 
 @contextmanager
