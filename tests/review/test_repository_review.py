@@ -50,13 +50,11 @@ def test_a_registry_entry_change_is_reviewed_without_naming_the_platform_stack(r
         result.stdout
     )
     assert "https://evil.example" in result.stdout
-    affected = cli(repo.path, "affected", "--rev", repo.range("registry"), "--format", "json")
-    assert json.loads(affected.stdout) == [{**PLATFORM, "website": "shop", "environment": "live"}]
-    # From inside the platform project, without --stack: the same review (the repository, not the directory).
+    # From inside the platform project, without --stack: the review covers the repository, not the directory.
     inside = cli(
         repo.path, "affected", "--rev", repo.range("registry"), "--format", "json", cwd=repo.path / "stacks/platform"
     )
-    assert inside.stdout == affected.stdout
+    assert json.loads(inside.stdout) == [{**PLATFORM, "website": "shop", "environment": "live"}], inside.stderr
 
 
 def test_a_per_website_stack_config_change_is_reviewed_by_default(repo: Repo) -> None:
@@ -72,8 +70,6 @@ def test_a_per_website_stack_config_change_is_reviewed_by_default(repo: Repo) ->
     assert stacks(document) == dict.fromkeys(EVERY_STACK, "unchanged") | {
         ("divio-storage", "example-exoscale-live"): "changed"
     }
-    text = cli(repo.path, "affected", "--rev", repo.range("stack-config"))
-    assert text.stdout == "divio-storage\texample-exoscale-live\texample-ch\tlive\n"
 
 
 def test_a_library_change_reviews_every_stack_with_each_revisions_own_code(repo: Repo) -> None:
@@ -89,10 +85,9 @@ def test_a_library_change_reviews_every_stack_with_each_revisions_own_code(repo:
         ("divio-storage-platform", "example", "shop"),
         ("divio-storage-platform", "example", "shop-ch"),
     ]
-    markdown = cli(repo.path, "diff", "--rev", repo.range("library")).stdout
-    headings = [line for line in markdown.splitlines() if line.startswith("## Project ")]
-    assert headings == [f"## Project `{p}`, stack `{s}` (changed)" for p, s in EVERY_STACK]
-    assert '`tags.managed-by`: `"divio-storage-infra" -> "divio"`' in markdown
+    for stack in document["stacks"]:
+        changes = [c for w in stack["diff"]["websites"] for r in w["resources"] for c in r["changes"]]
+        assert {"path": "tags.managed-by", "secret": False, "old": "divio-storage-infra", "new": "divio"} in changes
 
 
 def test_an_added_stack_is_reviewed(repo: Repo) -> None:
@@ -106,15 +101,27 @@ def test_an_added_stack_is_reviewed(repo: Repo) -> None:
     assert {w["website"]: w["counts"]["added"] > 0 for w in added["websites"]} == {"second-live": True}
 
 
-def test_a_removed_stack_is_data_loss(repo: Repo) -> None:
-    status, document = review(repo, "stack-removed")
-    assert status == 1
-    assert stacks(document)[("divio-storage", "example-azure-live")] == "removed"
-    assert {(d["class"], d["stack"], d["blockedByProtection"]) for d in document["danger"]} == {
-        ("data-loss", "example-azure-live", True)
-    }
-    markdown = cli(repo.path, "diff", "--rev", repo.range("stack-removed")).stdout
-    assert "## Project `divio-storage`, stack `example-azure-live` (removed)" in markdown
+def test_a_removed_stack_is_data_loss_and_the_markdown_groups_by_project_and_stack(repo: Repo) -> None:
+    result = cli(repo.path, "diff", "--rev", repo.range("stack-removed"))
+    assert result.returncode == 1, result.stderr
+    markdown = result.stdout
+    danger = [line for line in markdown.splitlines() if line.startswith("- **")]
+    assert len(danger) == 4 and all(
+        line.startswith("- **data-loss** in **example-live** (stack `divio-storage/example-azure-live`), ")
+        and "protection blocks it" in line
+        for line in danger
+    )
+    headings = [line for line in markdown.splitlines() if line.startswith(("## ", "### "))]
+    assert headings == [
+        "## Storage changes in 1 of 5 stacks",
+        "### :warning: Danger (4)",
+        "### Stacks",
+        "## Project `divio-storage`, stack `example-azure-live` (removed)",
+        "### Summary",
+        "### example-live",
+    ]
+    assert "| `divio-storage` | `example-azure-live` | removed | 1 |" in markdown
+    assert "Unchanged (4): `divio-storage/example-exoscale-live`, `divio-storage/example-live`, " in markdown
     assert "different formats" not in markdown
 
 
@@ -181,5 +188,7 @@ def test_plan_files_of_different_stacks_are_refused_unless_allowed(tmp_path: Pat
         "anyway\n"
     )
     assert cli(tmp_path, "affected", str(base), str(head)).returncode == 2
+    text = cli(tmp_path, "affected", str(base), str(head), "--allow-different-stacks")
+    assert (text.returncode, text.stdout) == (0, "divio-storage\texample-exoscale-live\texample-ch\tlive\n")
     allowed = cli(tmp_path, "diff", str(base), str(head), "--allow-different-stacks")
     assert allowed.returncode == 1 and "**data-loss**" in allowed.stdout

@@ -58,7 +58,11 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def _registry_cors(repo: Path) -> None:
-    _edit(repo / "stacks/platform/websites.yaml", "[https://shop.example.com]", "[https://shop.example.com, https://evil.example]")
+    _edit(
+        repo / "stacks/platform/websites.yaml",
+        "[https://shop.example.com]",
+        "[https://shop.example.com, https://evil.example]",
+    )
 
 
 def _stack_config_cors(repo: Path) -> None:
@@ -123,7 +127,9 @@ class Repo:
 def build(path: Path) -> Repo:
     """Create the repository in ``path`` (a new directory) with a ``base`` commit and one commit per change."""
     path.mkdir(parents=True)
-    shutil.copytree(ROOT / "divio_storage_infra", path / "divio_storage_infra", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "divio_storage_infra", path / "divio_storage_infra", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for name in ("Pulumi.yaml", "__main__.py", ".gitignore", "constraints.txt"):
         shutil.copy(ROOT / name, path / name)
     (path / "stacks/platform").mkdir(parents=True)
