@@ -189,6 +189,12 @@ def test_plan_files_of_different_stacks_are_refused_unless_allowed(tmp_path: Pat
     )
     assert cli(tmp_path, "affected", str(base), str(head)).returncode == 2
     text = cli(tmp_path, "affected", str(base), str(head), "--allow-different-stacks")
-    assert (text.returncode, text.stdout) == (0, "divio-storage\texample-exoscale-live\texample-ch\tlive\n")
+    assert (text.returncode, text.stdout.splitlines()) == (
+        0,
+        [
+            "divio-storage\texample-exoscale-live\texample\tlive",
+            "divio-storage\texample-exoscale-live\texample-ch\tlive",
+        ],
+    )
     allowed = cli(tmp_path, "diff", str(base), str(head), "--allow-different-stacks")
     assert allowed.returncode == 1 and "**data-loss**" in allowed.stdout
