@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from divio_storage_infra.cli.review_scope import Narrowing, StackTarget, narrowing, select, stacks_at
 from divio_storage_infra.cli.revisions import (
@@ -154,14 +157,35 @@ def review_revisions(
                 f"{revisions.base.name} or {revisions.head.name}"
             )
         jobs = max(1, min(len(os.sched_getaffinity(0)), 2 * len(targets)))
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             base_plans = [pool.submit(plan_stack, base, t) for t in targets]
             head_plans = [pool.submit(plan_stack, head, t) for t in targets]
             reviews = [
                 _review(target, base, head, old.result(), new.result())
                 for target, old, new in zip(targets, base_plans, head_plans, strict=True)
             ]
+        finally:
+            # On a failed plan or an interrupt, plans not yet started are dropped; running ones end by themselves.
+            pool.shutdown(wait=True, cancel_futures=True)
     return review_repository(reviews)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, ``kill``) ends the review as Ctrl-C does, so the checkouts are still removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _review(target: StackTarget, base: Side, head: Side, old: Plan, new: Plan) -> StackReview:
@@ -178,6 +202,7 @@ def _review(target: StackTarget, base: Side, head: Side, old: Plan, new: Plan) -
 def _sides(revisions: Revisions) -> Iterator[tuple[Side, Side]]:
     """Both revisions checked out, with the stacks each has; the checkouts are removed on exit."""
     with ExitStack() as stack:
+        stack.enter_context(_terminate_as_interrupt())
         sides = []
         for revision in (revisions.base, revisions.head):
             path = stack.enter_context(checkout(revisions.top, revision))

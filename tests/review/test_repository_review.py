@@ -5,13 +5,15 @@ review_repo.py). Each test names the false "No changes" (or the traceback) it gu
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.plans import snapshot, write
-from support.review_repo import Repo, build, cli, git
+from support.review_repo import BIN, Repo, build, cli, git
 
 PLATFORM = {"project": "divio-storage-platform", "stack": "example"}
 EVERY_STACK = [
@@ -198,3 +200,25 @@ def test_plan_files_of_different_stacks_are_refused_unless_allowed(tmp_path: Pat
     )
     allowed = cli(tmp_path, "diff", str(base), str(head), "--allow-different-stacks")
     assert allowed.returncode == 1 and "**data-loss**" in allowed.stdout
+
+
+def test_a_terminated_review_removes_its_checkouts(repo: Repo) -> None:
+    """A cancelled CI job sends SIGTERM: the review ends as on Ctrl-C (exit 130) and leaves no worktree behind."""
+    process = subprocess.Popen(
+        [str(BIN / "divio-storage"), "diff", "--rev", repo.range("library")],
+        cwd=repo.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while len(git(repo.path, "worktree", "list").splitlines()) < 3:
+            assert process.poll() is None and time.monotonic() < deadline, process.returncode
+            time.sleep(0.05)
+        process.terminate()
+        _, stderr = process.communicate(timeout=600)
+    finally:
+        process.kill()
+    assert (process.returncode, stderr) == (130, "interrupted\n")
+    assert len(git(repo.path, "worktree", "list").splitlines()) == 1
