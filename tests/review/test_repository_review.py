@@ -121,6 +121,7 @@ def test_a_removed_stack_is_data_loss_and_the_markdown_groups_by_project_and_sta
         "## Project `divio-storage`, stack `example-azure-live` (removed)",
         "### Summary",
         "### example-live",
+        "### Stack outputs",
     ]
     assert "| `divio-storage` | `example-azure-live` | removed | 1 |" in markdown
     assert "Unchanged (4): `divio-storage/example-exoscale-live`, `divio-storage/example-live`, " in markdown
