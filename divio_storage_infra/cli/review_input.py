@@ -13,13 +13,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from divio_storage_infra.cli.review_scope import Narrowing, StackTarget, narrowing, select, stacks_at
 from divio_storage_infra.cli.review_selection import FULL, Choice, changed_files, choose
@@ -170,7 +173,8 @@ def review_revisions(
         choices = {} if full else selection_of(revisions, base, head, targets)
         planned = [t for t in targets if not choices.get(t.key, FULL).skip]
         jobs = max(1, min(len(os.sched_getaffinity(0)), 2 * len(planned)))
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             only = {t.key: choices.get(t.key, FULL).only for t in planned}
             base_plans = [pool.submit(plan_stack, base, t, only[t.key]) for t in planned]
             head_plans = [pool.submit(plan_stack, head, t, only[t.key]) for t in planned]
@@ -178,6 +182,9 @@ def review_revisions(
                 completed(_review(target, base, head, old.result(), new.result()), choices.get(target.key, FULL))
                 for target, old, new in zip(planned, base_plans, head_plans, strict=True)
             ]
+        finally:
+            # On a failed plan or an interrupt, plans not yet started are dropped; running ones end by themselves.
+            pool.shutdown(wait=True, cancel_futures=True)
         reviews += [_unchanged(t, base, head) for t in targets if choices.get(t.key, FULL).skip]
     return review_repository(reviews)
 
@@ -229,16 +236,38 @@ def _unchanged(target: StackTarget, base: Side, head: Side) -> StackReview:
     )
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, ``kill``) ends the review as Ctrl-C does, so the checkouts are still removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _review(target: StackTarget, base: Side, head: Side, old: Plan, new: Plan) -> StackReview:
-    return review_stack(
-        target.directory, old, new, in_base=target.key in base.stacks, in_head=target.key in head.stacks
-    )
+    in_base, in_head = target.key in base.stacks, target.key in head.stacks
+    # The empty side of an added or removed stack takes the other side's format: no "different formats" note.
+    if not in_base:
+        old = replace(old, format=new.format)
+    if not in_head:
+        new = replace(new, format=old.format)
+    return review_stack(target.directory, old, new, in_base=in_base, in_head=in_head)
 
 
 @contextmanager
 def _sides(revisions: Revisions) -> Iterator[tuple[Side, Side]]:
     """Both revisions checked out, with the stacks each has; the checkouts are removed on exit."""
     with ExitStack() as stack:
+        stack.enter_context(_terminate_as_interrupt())
         sides = []
         for revision in (revisions.base, revisions.head):
             path = stack.enter_context(checkout(revisions.top, revision))

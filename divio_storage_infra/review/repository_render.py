@@ -28,6 +28,13 @@ UNCHANGED_STACKS_SHOWN = 20
 """How many unchanged stacks the collapsed line names before "and N more"."""
 
 
+_STATUS_NOTES = {
+    "added": " The stack config is new at HEAD: everything below is created by the stack's first `pulumi up`.",
+    "removed": " The stack config is gone at HEAD: the stack's resources are what `pulumi destroy` of it deletes "
+    "(or what is left unmanaged).",
+}
+
+
 def stack_label(stack: StackReview) -> str:
     """``project/stack`` with the project directory when it is not the top (as a reader finds the files)."""
     where = "" if stack.directory == "." else f" in {stack.directory}/"
@@ -70,7 +77,7 @@ def render_repository_markdown(review: RepositoryReview) -> str:
 def _stack_section(stack: StackReview) -> list[str]:
     where = "the top directory" if stack.directory == "." else plain(stack.directory)
     lines = [f"## Project {code(stack.project)}, stack {code(stack.stack)} ({stack.status})", ""]
-    lines += [f"Project in {where}.", ""]
+    lines += [f"Project in {where}.{_STATUS_NOTES.get(stack.status, '')}", ""]
     lines += format_note(stack.diff)
     lines += changes_section(stack.diff, "###")
     return lines
