@@ -101,6 +101,24 @@ def plan_parts(
     )
 
 
+def document_of(stack_config: StackConfig, declared: Declared) -> dict[str, Any]:
+    """The plan document of one run's record (what :func:`build_plan` gives for a program that declared it)."""
+    import tempfile
+
+    scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
+    with tempfile.TemporaryDirectory(prefix="divio-storage-plan-") as directory:
+        spill = Spill(Path(directory), JSON_KINDS)
+        spill.add(pieces(declared, scrub, JSON_KINDS))
+        parts = PlanParts(
+            project=scrub.text(stack_config.project.name),
+            stack=scrub.text(stack_config.stack),
+            format=FORMAT,
+            config_notes=scrub.value(list(stack_config.notes)),
+            files=spill.merge(),
+        )
+        return parts.document()
+
+
 def run_pieces(kinds: tuple[str, ...]) -> Callable[[StackConfig], dict[str, list[Record]]]:
     """One mock run of the stack's program, as the pieces of ``kinds`` it adds to the document."""
 
