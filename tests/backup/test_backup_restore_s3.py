@@ -244,7 +244,9 @@ def test_backup_delete_everything_restore_keeps_bytes_metadata_and_privacy(
         assert secret not in err
 
 
-def test_dry_run_lists_and_copies_nothing(site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_lists_and_copies_nothing(
+    site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fill(site, 3, large=False)
     _environ(monkeypatch, site.dsns)
     assert main(["backup", "--dry-run"]) == 0
@@ -257,3 +259,160 @@ def test_dry_run_lists_and_copies_nothing(site: Site, monkeypatch: pytest.Monkey
     assert code == 0
     assert counts(document)["public"]["copied"] == 1
     assert counts(document)["private"]["listed"] == 0
+
+
+def live_count(site: Site, role: str) -> int:
+    return int(site.client().list_objects_v2(Bucket=site.bucket(role)).get("KeyCount", 0))
+
+
+def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
+    moto: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = _aws(moto)
+    fill(site, 120, large=True)
+    _environ(monkeypatch, site.dsns)
+    assert main(["backup"]) == 0
+    wipe(site)
+
+    # Ctrl-C reaches the main thread while copies are in flight: queued ones are dropped, running ones end.
+    stop = threading.Event()
+    connection = Connection(workers=4)
+    given = [
+        StoreDsns("public", parse_dsn(site.dsns[ENV[0]]), parse_dsn(site.dsns[ENV[2]]), ENV[0], ENV[2]),
+        StoreDsns("private", parse_dsn(site.dsns[ENV[1]]), parse_dsn(site.dsns[ENV[3]]), ENV[1], ENV[3]),
+    ]
+
+    def interrupt(counts: Any) -> None:
+        if counts.copied >= 30:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        execute("restore", routes(given, connection, stop), connection, stop, report=interrupt)
+    partial = live_count(site, "media")
+    assert 30 <= partial < 121
+    assert live_count(site, "private") == 0
+    client = site.client()
+    assert client.list_multipart_uploads(Bucket=site.bucket("media")).get("Uploads", []) == []
+
+    capsys.readouterr()
+    code, document, err = run_cli(capsys, "restore")
+    assert code == 0, err
+    assert counts(document)["public"] == {"listed": 121, "copied": 121 - partial, "unchanged": partial, "failed": 0}
+    assert_restored(site)
+    # No duplicates: every key has exactly one version in the (versioned) live stores.
+    for role in ("media", "private"):
+        seen: dict[str, int] = {}
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=site.bucket(role)):
+            for item in page.get("Versions", []):
+                seen[item["Key"]] = seen.get(item["Key"], 0) + 1
+        assert set(seen.values()) == {1}
+        assert len(seen) == len(site.objects[role])
+
+
+@pytest.fixture(scope="module")
+def filled(moto: Emulator) -> Site:
+    install_handlers()
+    site = _aws(moto)
+    fill(site, 4, large=False)
+    with pytest.MonkeyPatch.context() as patch:
+        _environ(patch, site.dsns)
+        assert main(["backup"]) == 0
+    wipe(site)
+    return site
+
+
+def refused(capsys: pytest.CaptureFixture[str], site: Site, want: str) -> None:
+    code = main(["restore"])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert want in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert site.key[1] not in err and "test%2Bsecret" not in err
+    assert live_count(site, "media") == 0 and live_count(site, "private") == 0  # nothing was copied
+
+
+def test_swapped_backup_dsns_are_refused_before_anything_is_copied(
+    filled: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsns = dict(filled.dsns)
+    dsns["BACKUP_STORAGE_DSN"], dsns["PRIVATE_BACKUP_STORAGE_DSN"] = (
+        dsns["PRIVATE_BACKUP_STORAGE_DSN"],
+        dsns["BACKUP_STORAGE_DSN"],
+    )
+    _environ(monkeypatch, dsns)
+    refused(capsys, filled, "swapped")
+
+
+def test_a_private_backup_is_never_restored_into_the_public_store(
+    filled: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _environ(
+        monkeypatch,
+        {
+            "DEFAULT_STORAGE_DSN": filled.dsns["DEFAULT_STORAGE_DSN"],
+            "BACKUP_STORAGE_DSN": filled.dsns["PRIVATE_BACKUP_STORAGE_DSN"],
+        },
+    )
+    refused(capsys, filled, "is the backup of a private store, given as the public store's backup")
+
+
+def test_a_private_dsn_naming_the_public_store_is_refused(
+    filled: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsns = dict(filled.dsns)
+    dsns["PRIVATE_STORAGE_DSN"] = dsns["PRIVATE_STORAGE_DSN"].replace(filled.bucket("private"), filled.bucket("media"))
+    _environ(monkeypatch, dsns)
+    refused(capsys, filled, f"is the backup of {filled.bucket('private')}, not of s3:{filled.bucket('media')}")
+
+
+def test_the_public_dsn_given_as_the_private_store_is_refused(
+    filled: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsns = dict(filled.dsns)
+    dsns["PRIVATE_STORAGE_DSN"] = dsns["DEFAULT_STORAGE_DSN"]
+    _environ(monkeypatch, dsns)
+    refused(capsys, filled, "is not a private store's DSN")
+
+
+def test_a_store_without_its_backup_dsn_is_an_error_not_skipped(
+    filled: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsns = dict(filled.dsns)
+    del dsns["PRIVATE_BACKUP_STORAGE_DSN"]
+    _environ(monkeypatch, dsns)
+    refused(capsys, filled, "$PRIVATE_STORAGE_DSN is set but $PRIVATE_BACKUP_STORAGE_DSN is not")
+
+
+def test_a_bucket_that_is_no_declared_backup_is_refused(
+    filled: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stranger = f"not-a-backup-{uuid.uuid4().hex[:8]}"
+    filled.client().create_bucket(Bucket=stranger, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    dsns = {k: v for k, v in filled.dsns.items() if "PRIVATE" not in k}
+    dsns["BACKUP_STORAGE_DSN"] = dsns["BACKUP_STORAGE_DSN"].replace(backup_bucket_name(filled.spec, "media"), stranger)
+    _environ(monkeypatch, dsns)
+    refused(capsys, filled, "carries no backup markers")
+
+
+def test_point_in_time_restores_each_key_as_it_was(
+    moto: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+    import time
+
+    site = _aws(moto)
+    fill(site, 2, large=False)
+    _environ(monkeypatch, site.dsns)
+    assert main(["backup"]) == 0
+    time.sleep(1.1)
+    moment = dt.datetime.now(dt.UTC)
+    time.sleep(1.1)
+    key = next(iter(site.objects["media"]))
+    site.client().put_object(Bucket=site.bucket("media"), Key=key, Body=b"changed later", ContentType="text/plain")
+    assert main(["backup"]) == 0
+    capsys.readouterr()
+    code, document, err = run_cli(capsys, "restore", "--point-in-time", moment.isoformat())
+    assert code == 0, err
+    assert counts(document)["public"]["copied"] == 1
+    body = site.client().get_object(Bucket=site.bucket("media"), Key=key)["Body"].read()
+    assert body == site.objects["media"][key][0]
