@@ -18,7 +18,8 @@ from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared
 from support import apply_declared
-from support.apply_declared import UnappliedResource, _Aws, _Inputs, plain
+from support.apply_declared import UnappliedResource, _Aws, _Azure, _Inputs, plain
+from support.emulators import AZURITE_ACCOUNT
 
 
 
@@ -93,9 +94,62 @@ BACKUP_HANDLERS: dict[str, Callable[[_Aws, Any, _Inputs], None]] = {
 }
 
 
+_LIVE_CONTAINER = apply_declared.AZURE_HANDLERS["azure-native:storage:BlobContainer"]
+_LIVE_BLOB_SERVICE = apply_declared.AZURE_HANDLERS["azure-native:storage:BlobServiceProperties"]
+
+
+def _container(ctx: _Azure, r: Any, i: _Inputs) -> None:
+    """A container; a backup's markers (metadata) are set too, naming Azurite's account for the declared one."""
+    metadata = plain(i.get("metadata"), f"{r.name}.metadata")
+    i.ignore("metadata")
+    _LIVE_CONTAINER(ctx, r, i)
+    if metadata:
+        # Every declared account is played by Azurite's one development account (see apply_declared).
+        of = metadata.get("divio_backup_of", "")
+        metadata["divio_backup_of"] = f"{AZURITE_ACCOUNT}/{of.partition('/')[2]}" if of else of
+        ctx.service.get_container_client(i.need("containerName")).set_container_metadata(metadata)
+        ctx.out.log.append(f"{r.name}: markers {sorted(metadata)}")
+
+
+def _blob_service(ctx: _Azure, r: Any, i: _Inputs) -> None:
+    """The live blob service as before; the backup's (versioning, change feed, point-in-time restore) is
+    management-plane only, which Azurite lacks: asserted on the declared inputs instead."""
+    if not r.name.endswith("-backup-blob-service"):
+        _LIVE_BLOB_SERVICE(ctx, r, i)
+        return
+    i.ignore(
+        "accountName",
+        "resourceGroupName",
+        "blobServicesName",
+        "isVersioningEnabled",
+        "changeFeed",
+        "deleteRetentionPolicy",
+        "containerDeleteRetentionPolicy",
+        "restorePolicy",
+    )
+    ctx.out.log.append(f"{r.name}: versioning, change feed and point-in-time restore are not in Azurite")
+
+
+_LIVE_ACCOUNT = apply_declared.AZURE_HANDLERS["azure-native:storage:StorageAccount"]
+
+
+def _account(ctx: _Azure, r: Any, i: _Inputs) -> None:
+    """An account; the backup account's settings are checked as the live one's, but Azurite has one account, and
+    the live account's public access is what its public container gets."""
+    allow_public, account = ctx.allow_public, ctx.out.account
+    _LIVE_ACCOUNT(ctx, r, i)
+    if r.name.endswith("-backup-account"):
+        if ctx.allow_public:
+            raise UnappliedResource(f"{r.name}: a backup account must not allow public blob access")
+        ctx.allow_public, ctx.out.account = allow_public, account
+
+
 def install_handlers() -> None:
-    """Teach the AWS applier the backup's resource types (idempotent)."""
+    """Teach the appliers the backup's resource types and inputs (idempotent)."""
     apply_declared.AWS_HANDLERS.update(BACKUP_HANDLERS)
+    apply_declared.AZURE_HANDLERS["azure-native:storage:BlobContainer"] = _container
+    apply_declared.AZURE_HANDLERS["azure-native:storage:StorageAccount"] = _account
+    apply_declared.AZURE_HANDLERS["azure-native:storage:BlobServiceProperties"] = _blob_service
 
 
 __all__ = ["UnappliedResource", "declare", "install_handlers"]
