@@ -22,8 +22,7 @@ from support.apply_declared import UnappliedResource, _Aws, _Azure, _Inputs, pla
 from support.emulators import AZURITE_ACCOUNT
 
 
-
-def declare(spec: StorageSpec, settings: BackupSettings, credentials: tuple[str, str] | None = None) -> Declared:
+def declare(spec: StorageSpec, settings: BackupSettings | None, credentials: tuple[str, str] | None = None) -> Declared:
     """Run the components for ``spec`` with ``settings`` under mocks and export every output, as the program does."""
 
     def program() -> None:
