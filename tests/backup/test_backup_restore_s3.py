@@ -323,7 +323,7 @@ def filled(moto: Emulator) -> Site:
 
 def refused(capsys: pytest.CaptureFixture[str], site: Site, want: str) -> None:
     code = main(["restore"])
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert code == 2, err
     assert want in err
     assert err.count("\n") == 1 and "Traceback" not in err
