@@ -65,6 +65,10 @@ class AzureSide:
         metadata = tuple(sorted((str(k), str(v)) for k, v in (props.metadata or {}).items()))
         return Content(headers=headers, metadata=metadata), stream.chunks()
 
+    def copy_within(self, source: object, entry: Entry, *, acl: str | None) -> str | None:
+        """None: copies between containers are streamed (a server-side copy would need a SAS on the source)."""
+        return None
+
     def write(self, key: str, content: Content, chunks: Iterator[bytes], *, size: int, acl: str | None) -> str:
         """Stage each chunk as a block (MD5-checked by the service), commit them with the whole object's MD5."""
         from azure.storage.blob import BlobBlock, ContentSettings

@@ -41,6 +41,7 @@ def ca_bundle(option: str | None, environ: Mapping[str, str] | None = None) -> s
 def s3_client(parsed: ParsedDsn, connection: Connection) -> Any:
     """A boto3 S3 client for the DSN's endpoint and key pair (the environment's chain without one)."""
     import boto3
+    from botocore import handlers
     from botocore.config import Config
 
     config = Config(
@@ -56,7 +57,7 @@ def s3_client(parsed: ParsedDsn, connection: Connection) -> Any:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         "s3",
         endpoint_url=parsed.effective_endpoint_url,
         region_name=parsed.region or "us-east-1",
@@ -65,6 +66,10 @@ def s3_client(parsed: ParsedDsn, connection: Connection) -> Any:
         config=config,
         verify=ca_bundle(None) if connection.ca_bundle is None else connection.ca_bundle,
     )
+    # "Expect: 100-continue" makes each upload wait up to a second for a server that never answers it (SeaweedFS
+    # and others); a refused upload costs at most one part (8 MiB) of bandwidth without it.
+    client.meta.events.unregister("before-call.s3", handlers.add_expect_header)
+    return client
 
 
 def azure_container(parsed: ParsedDsn, connection: Connection) -> Any:

@@ -57,6 +57,11 @@ class Side(Protocol):
         """The object's content headers and its bytes in chunks of at most ``part_size``."""
         ...
 
+    def copy_within(self, source: object, entry: Entry, *, acl: str | None) -> str | None:
+        """Copy ``entry`` from ``source`` inside the store when this side can (same endpoint and credentials);
+        the copy's ETag, or None when it cannot (the caller then streams it)."""
+        ...
+
     def write(self, key: str, content: Content, chunks: Iterator[bytes], *, size: int, acl: str | None) -> str:
         """Store ``chunks`` under ``key``, each request checksummed; return the hex MD5 of the whole object."""
         ...
@@ -66,6 +71,9 @@ def fixed_parts(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
     """``chunks`` regrouped into parts of exactly ``size`` bytes (the last one shorter): S3 wants equal parts."""
     buffer = bytearray()
     for chunk in chunks:
+        if not buffer and len(chunk) == size:
+            yield chunk  # the usual case: no copy
+            continue
         buffer += chunk
         while len(buffer) >= size:
             yield bytes(buffer[:size])

@@ -13,6 +13,8 @@ from divio_storage_infra.backup.connection import Connection, s3_client
 from divio_storage_infra.backup.objects import Content, CopyFailed, Entry, fixed_parts
 from divio_storage_infra.core.dsn import ParsedDsn
 
+MAX_SERVER_COPY = 5 * 1024**3
+"""Bytes: CopyObject copies objects up to 5 GiB; larger ones are streamed."""
 _HEADERS = ("ContentType", "CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
 
 
@@ -24,6 +26,8 @@ class S3Side:
         self.label = f"s3:{self.identity}"
         self._root = parsed.location.strip("/") + "/" if parsed.location.strip("/") else ""
         self._client = s3_client(parsed, connection)
+        # Who this side talks to and as whom: two sides that agree can copy inside the store (CopyObject).
+        self._reach = (parsed.effective_endpoint_url, parsed.access_key_id, parsed.secret, parsed.region)
         self._stop = stop
         self._part_size = connection.part_size
 
@@ -85,6 +89,20 @@ class S3Side:
         headers = tuple((name, str(answer[name])) for name in _HEADERS if answer.get(name))
         metadata = tuple(sorted((str(k), str(v)) for k, v in (answer.get("Metadata") or {}).items()))
         return Content(headers=headers, metadata=metadata), answer["Body"].iter_chunks(part_size)
+
+    def copy_within(self, source: object, entry: Entry, *, acl: str | None) -> str | None:
+        """CopyObject from ``source`` when both sides reach the same endpoint with the same key (the bytes never
+        leave the store; content headers and metadata are copied); the new ETag, or None when it cannot."""
+        if not isinstance(source, S3Side) or source._reach != self._reach or entry.size > MAX_SERVER_COPY:
+            return None
+        copy_source = {"Bucket": source.identity, "Key": source._root + entry.key}
+        if entry.version:
+            copy_source["VersionId"] = entry.version
+        extra = {"ACL": acl} if acl is not None else {}
+        answer = self._client.copy_object(
+            Bucket=self.identity, Key=self._root + entry.key, CopySource=copy_source, MetadataDirective="COPY", **extra
+        )
+        return str(answer["CopyObjectResult"]["ETag"]).strip('"')
 
     def write(self, key: str, content: Content, chunks: Iterator[bytes], *, size: int, acl: str | None) -> str:
         """PutObject with Content-MD5, or a multipart upload with Content-MD5 per part (aborted on any failure)."""
