@@ -14,10 +14,10 @@ from pulumi.runtime import config as runtime_config
 
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
 from divio_storage_infra.core import naming
+from divio_storage_infra.core.configkeys import CREDENTIAL_KEYS
 from divio_storage_infra.core.errors import NOT_SHOWN, Problem, SpecError
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.core.validation.credentials import credential_value_problems
-from divio_storage_infra.core.validation.identity import CREDENTIAL_KEYS
 
 NAMESPACE = "divio-storage"
 

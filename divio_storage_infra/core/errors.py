@@ -56,6 +56,22 @@ NOT_SHOWN = Hidden()
 """Pass this as a problem's value when the value is a secret."""
 
 
+class _Missing:
+    """The value of a required key that is not set: a problem with it reads ``key: required; ...``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "[missing]"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING = _Missing()
+"""Pass this as a problem's value when a required key is not set."""
+
+
 def has_control_characters(text: str) -> bool:
     """True when ``text`` holds a control character (NUL, newline, escape...) or an unpaired surrogate."""
     return not text.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
@@ -110,7 +126,7 @@ def _string_excerpt(text: str, limit: int) -> str:
 
 
 def _bounded(value: object, depth: int, limit: int) -> str:
-    if isinstance(value, Hidden):
+    if isinstance(value, Hidden | _Missing):
         return repr(value)
     if value is None or isinstance(value, bool):
         return repr(value)
@@ -186,6 +202,8 @@ class Problem:
 
     def __str__(self) -> str:
         allowed = _bounded_text(str(self.allowed), _ALLOWED_MAX)
+        if self.value is MISSING:
+            return f"{field_name(self.field)}: required; {allowed}"
         return f"{field_name(self.field)}: {excerpt(self.value)} is not allowed; {allowed}"
 
 
