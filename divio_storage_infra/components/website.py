@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from divio_storage_infra.components.protection import protect_opts
-from divio_storage_infra.core.backup import BackupSettings
+from divio_storage_infra.core.backup import BackupSettings, settings_of
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.spec import StorageSpec
 
@@ -35,7 +35,7 @@ class WebsiteMediaStorageArgs:
     ``opts=ResourceOptions(providers=[...])`` works too. Without either, an S3-compatible endpoint gets a provider
     of its own (from ``access_key_id`` / ``secret_access_key``), and AWS uses the default provider."""
     backup: BackupSettings | None = None
-    """Backups of each store (``backup: true``); None: no backups."""
+    """Backups of each store; None: as the spec says (``backup: true`` and its keys)."""
 
 
 class WebsiteMediaStorage(pulumi.ComponentResource):
@@ -55,6 +55,8 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = args.spec
+        if args.backup is None:
+            args = dataclasses.replace(args, backup=settings_of(spec))
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, protect_opts(spec)))
         child_opts = pulumi.ResourceOptions(parent=self, protect=spec.protect)
         if spec.is_s3:

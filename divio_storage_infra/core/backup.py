@@ -57,6 +57,15 @@ class BackupSettings:
     retention_days: int = DEFAULT_RETENTION_DAYS
 
 
+def settings_of(spec: StorageSpec) -> BackupSettings | None:
+    """The spec's backup settings (``backup: true``), or None without backups."""
+    if not spec.backup:
+        return None
+    return BackupSettings(
+        region=spec.backup_region, location=spec.backup_location, retention_days=spec.backup_retention_days
+    )
+
+
 def role_of(store: str) -> StoreRole:
     """The role of a live store by its naming role (``media`` is the public store, ``private`` the private one)."""
     return "public" if store == "media" else "private"
