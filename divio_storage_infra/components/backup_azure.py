@@ -21,6 +21,7 @@ from divio_storage_infra.core.backup import (
     BackupSettings,
     backup_account_name,
     role_of,
+    settings_of,
 )
 from divio_storage_infra.core.dsn import azure_dsn
 from divio_storage_infra.core.spec import StorageSpec
@@ -153,7 +154,8 @@ def _dsn_of(account: str, container: str) -> Any:
 def declare(
     parent: pulumi.ComponentResource, name: str, spec: StorageSpec, settings: BackupSettings | None, after: list[Any]
 ) -> AzureMediaBackup | None:
-    """The backup of an Azure component's stores, or None without ``settings``."""
+    """The backup of an Azure component's stores, or None without backups (``settings``, else the spec's)."""
+    settings = settings or settings_of(spec)
     if settings is None:
         return None
     containers = tuple(

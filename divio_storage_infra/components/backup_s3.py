@@ -24,6 +24,7 @@ from divio_storage_infra.core.backup import (
     replication_policy,
     replication_trust_policy,
     role_of,
+    settings_of,
 )
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn
@@ -320,16 +321,18 @@ def declare(
     parent: pulumi.ComponentResource, name: str, args: Any, stores: list[tuple[str, str, pulumi.Resource, list[Any]]]
 ) -> S3MediaBackup | None:
     """The backups of an S3 component's ``stores`` (role, bucket name, bucket, configuration), or None without
-    ``args.backup``. The backup DSNs carry the stack's static key pair (the platform's), never the app's IAM user."""
-    if args.backup is None:
-        return None
+    backups (``args.backup``, else the spec's). The backup DSNs carry the stack's static key pair (the
+    platform's), never the app's IAM user."""
     spec: StorageSpec = args.spec
+    settings = args.backup or settings_of(spec)
+    if settings is None:
+        return None
     static = spec.credentials == "static"
     return S3MediaBackup(
         f"{name}-backup",
         S3MediaBackupArgs(
             spec=spec,
-            settings=args.backup,
+            settings=settings,
             stores=[LiveStore(role, bucket_name, bucket, list(config)) for role, bucket_name, bucket, config in stores],
             provider=args.backup_provider or args.provider,
             credentials=(args.access_key_id, args.secret_access_key) if static else (None, None),

@@ -55,8 +55,6 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = args.spec
-        if args.backup is None:
-            args = dataclasses.replace(args, backup=settings_of(spec))
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, protect_opts(spec)))
         child_opts = pulumi.ResourceOptions(parent=self, protect=spec.protect)
         if spec.is_s3:
@@ -107,7 +105,7 @@ def _backup_provider(
     name: str, spec: StorageSpec, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions
 ) -> pulumi.ProviderResource | None:
     """The provider of a backup in another zone of an S3-compatible cloud (Exoscale: another endpoint)."""
-    backup = args.backup
+    backup = args.backup or settings_of(spec)
     if backup is None or backup.region in (None, spec.region) or not capabilities(spec.cloud).explicit_provider:
         return None
     return _s3_provider(f"{name}-backup", dataclasses.replace(spec, region=backup.region), args, opts)
