@@ -135,7 +135,9 @@ def run(
             except Exception as error:  # noqa: BLE001 - any failure of one object is counted and named, not fatal
                 counts.failed += 1
                 if len(counts.failures) < MAX_FAILURES_SHOWN:
-                    counts.failures.append(key if isinstance(error, CopyFailed) is False else str(error))
+                    # A CopyFailed says why in words; another error by its type only (its text may quote a request).
+                    why = str(error) if isinstance(error, CopyFailed) else f"{key}: {type(error).__name__}"
+                    counts.failures.append(why)
             report(counts)
 
     pool = ThreadPoolExecutor(max_workers=connection.workers, thread_name_prefix=f"copy-{job.role}")
