@@ -117,7 +117,8 @@ def _fill(url: str, bucket: str, sizes: list[int], prefix: str) -> int:
             Bucket=bucket, Key=f"{prefix}/{index:06d}.bin", Body=body, ContentType="application/octet-stream"
         )
 
-    with ThreadPoolExecutor(32) as pool:
+    # Many small uploads at once; large ones two at a time (each body is in memory while it is sent).
+    with ThreadPoolExecutor(32 if max(sizes) < 2**20 else 2) as pool:
         list(pool.map(put, range(len(sizes))))
     return sum(sizes)
 
@@ -177,6 +178,7 @@ def one_set(name: str, sizes: list[int], weed: Emulator, workers: int, rclone: s
         raise SystemExit(f"{name}: restore left {restored} of {len(sizes)} objects")
     for bucket in (live, backup, copy_a, copy_b):
         empty(client, bucket)
+    print(f"{name}: {json.dumps(figures)}", file=sys.stderr)
     return figures
 
 

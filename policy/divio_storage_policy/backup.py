@@ -1,7 +1,9 @@
-"""Rules for backups (``backup: true``): backup stores stay private and keep what they hold; replication never
-carries deletes into a backup.
+"""Rules for backups (``backup: true``): backup stores keep what they hold; replication never carries deletes
+into a backup.
 
-A backup store is a bucket or storage account tagged ``media-store=backup`` (the components set it).
+A backup store is a bucket or storage account tagged ``media-store=backup`` (the components set it). It is never
+tagged public, so the public-access rules (``s3-block-public-access``, ``s3-public-read-only``,
+``azure-public-blob-scope`` ...) already refuse any way of opening it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from divio_storage_policy.azure import ACCOUNTS, BLOB_SERVICES, CONTAINERS
+from divio_storage_policy.azure import ACCOUNTS, BLOB_SERVICES
 from divio_storage_policy.model import (
     STORE_TAG,
     UNKNOWN,
@@ -20,7 +22,7 @@ from divio_storage_policy.model import (
     shown,
     violation,
 )
-from divio_storage_policy.s3 import ACCESS_BLOCK_FLAGS, ACCESS_BLOCKS, BUCKETS
+from divio_storage_policy.s3 import BUCKETS
 
 BACKUP = "backup"
 OBJECT_LOCKS = ("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",)
@@ -35,42 +37,6 @@ def _backups(resources: Sequence[Resource], types: Sequence[str]) -> list[Resour
 def _min_days(config: Mapping[str, Any]) -> int:
     value = config.get("minBackupRetentionDays", DEFAULT_MIN_RETENTION_DAYS)
     return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_MIN_RETENTION_DAYS
-
-
-def backup_private(resources: Sequence[Resource], config: Mapping[str, Any]) -> Iterator[Violation]:
-    """Backup buckets block every kind of public access; backup accounts allow no public blob access at all."""
-    for bucket in _backups(resources, BUCKETS):
-        blocks = list(children(ACCESS_BLOCKS, resources, bucket, BUCKETS, key="bucket", owner_key="bucket"))
-        # Providers without access blocks (Exoscale, S3-compatible) cannot declare one; the bucket is private there.
-        if not blocks:
-            continue
-        for block in blocks:
-            off = [
-                flag for flag in ACCESS_BLOCK_FLAGS if block.get(flag) is not True and block.get(flag) is not UNKNOWN
-            ]
-            if off:
-                yield violation(
-                    block,
-                    ", ".join(off),
-                    "is off on a backup bucket, which nobody may read anonymously",
-                    "set all four public access block flags to true",
-                )
-    for account in _backups(resources, ACCOUNTS):
-        if account.get("allowBlobPublicAccess") not in (False, UNKNOWN):
-            yield violation(
-                account,
-                "allowBlobPublicAccess",
-                f"is {shown(account.get('allowBlobPublicAccess'))} on a backup account",
-                "set allowBlobPublicAccess: false",
-            )
-        for container in children(CONTAINERS, resources, account, ACCOUNTS, key="accountName", owner_key="accountName"):
-            if container.get("publicAccess") not in ("None", None, UNKNOWN):
-                yield violation(
-                    container,
-                    "publicAccess",
-                    f"is {shown(container.get('publicAccess'))} in a backup account",
-                    'set "None"',
-                )
 
 
 def backup_retention(resources: Sequence[Resource], config: Mapping[str, Any]) -> Iterator[Violation]:

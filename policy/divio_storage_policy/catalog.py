@@ -125,13 +125,6 @@ _OPT_IN = {
 
 POLICIES: tuple[PolicyRule, ...] = (
     PolicyRule(
-        "storage-backup-private",
-        "Backup buckets block every kind of public access; backup accounts and containers allow none.",
-        "stack",
-        "mandatory",
-        backup.backup_private,
-    ),
-    PolicyRule(
         "storage-backup-retention",
         "AWS backup buckets lock objects (Object Lock default retention) and backup accounts keep point-in-time "
         "restore for at least minBackupRetentionDays (default 7).",

@@ -12,7 +12,7 @@ from divio_storage_policy.model import Provider, Resource
 from support.apply_declared import plain
 from support.backups import declare
 
-from divio_storage_infra.core.backup import BackupSettings, backup_account_name
+from divio_storage_infra.core.backup import BackupSettings
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.preview.mockrun import Declared
 
@@ -111,18 +111,16 @@ def changed(resources: list[Resource], type_suffix: str, name_part: str, props: 
 
 
 def test_opening_a_backup_bucket_is_a_violation(stacks: dict[str, list[Resource]]) -> None:
+    # A backup is tagged media-store=backup, never public: the public-access rules refuse opening it.
     opened = changed(stacks["aws"], "BucketPublicAccessBlock", "backup-media", {"blockPublicPolicy": False})
-    assert any("blockPublicPolicy" in m for m in violations(opened)["storage-backup-private"])
+    assert any("blockPublicPolicy" in m for m in violations(opened)["s3-block-public-access"])
 
 
 def test_opening_the_backup_account_is_a_violation(stacks: dict[str, list[Resource]]) -> None:
     opened = changed(stacks["azure"], "StorageAccount", "backup", {"allowBlobPublicAccess": True})
-    assert any(
-        backup_account_name(AZURE) in m or "allowBlobPublicAccess" in m
-        for m in violations(opened)["storage-backup-private"]
-    )
+    assert any('"blob-live-backup-account"' in m for m in violations(opened)["azure-public-blob-scope"])
     container = changed(stacks["azure"], "BlobContainer", "backup-public-media-backup", {"publicAccess": "Blob"})
-    assert violations(container)["storage-backup-private"]
+    assert violations(container)["azure-public-blob-scope"]
 
 
 def test_a_short_retention_is_a_violation(stacks: dict[str, list[Resource]]) -> None:
