@@ -21,7 +21,7 @@ _FIELD_MAX = 64
 _ITEMS_MAX = 4
 _DEPTH_MAX = 2
 
-_SAFE_FIELD_RE = re.compile(r"[A-Za-z0-9_.()\[\]<>$/ …-]{1,65}")
+_SAFE_FIELD_RE = re.compile(r"[A-Za-z0-9_.:()\[\]<>$/ …-]{1,65}")
 # user:secret@ (with or without a scheme): everything before the last '@' of the value may be the secret.
 _USERINFO_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,15}://)?(?P<userinfo>.*)@", re.DOTALL)
 _SECRET_PARAM_RE = re.compile(

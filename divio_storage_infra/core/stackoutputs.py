@@ -71,3 +71,8 @@ OUTPUTS: tuple[StackOutput, ...] = (
 def output_names(family: Family) -> tuple[str, ...]:
     """The outputs a component of ``family`` exports, in table order."""
     return tuple(o.name for o in OUTPUTS if family in o.families)
+
+
+def dsn_is_secret(credentials: str) -> bool:
+    """Whether a store's DSN is a Pulumi secret: when it carries credentials, never for ``credentials: none``."""
+    return credentials != "none"

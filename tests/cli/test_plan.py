@@ -674,3 +674,33 @@ def test_a_bad_registry_exits_2_listing_every_problem(tmp_path: Path) -> None:
     assert "  - websites[27] (shop/live): website/environment: 'shop/live' is not allowed;" in stderr
     assert "  - websites[28] (extra/live): credentialsKey: 'exoscale-unknown' is not allowed;" in stderr
     assert "Traceback" not in stderr and result.stdout == b""
+
+
+@pytest.mark.parametrize("namespace", ["divio_storage", "divio-storge", "Divio-Storage"])
+def test_keys_under_a_near_miss_namespace_are_named_as_such(tmp_path: Path, namespace: str) -> None:
+    bad = tmp_path / "Pulumi.typo-live.yaml"
+    bad.write_text(
+        f"config:\n  aws:region: eu-central-1\n  {namespace}:website: example\n  {namespace}:environment: live\n"
+        f"  {namespace}:region: eu-central-1\n"
+    )
+    result = run_plan("--stack", str(bad), "--project-dir", str(ROOT), cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: invalid storage spec for typo-live:\n"), stderr
+    assert (
+        f"  - {namespace}:environment: [not shown] is not allowed; the namespace {namespace!r} is read by nobody; "
+        "did you mean 'divio-storage:environment'?"
+    ) in stderr
+    assert "did you mean 'divio-storage:website'?" in stderr
+    assert stderr.count("did you mean") == 3  # website, environment, region
+    assert "required" not in stderr and "aws:region" not in stderr and "Traceback" not in stderr
+
+
+def test_a_missing_key_says_required(tmp_path: Path) -> None:
+    bad = tmp_path / "Pulumi.half-live.yaml"
+    bad.write_text("config:\n  divio-storage:environment: live\n  divio-storage:region: eu-central-1\n")
+    result = run_plan("--stack", str(bad), "--project-dir", str(ROOT), cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: invalid storage spec for half-live: website: required; set a lowercase slug")
+    assert "None" not in stderr
