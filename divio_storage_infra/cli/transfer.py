@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
+from divio_storage_infra.core.masking import SecretMask
 
 if TYPE_CHECKING:
     from divio_storage_infra.backup.objects import Entry
@@ -135,8 +136,15 @@ def transfer(direction: Direction, args: argparse.Namespace, when: Any = None) -
         if args.format == "text":
             print(f"would copy {role}: {entry.key} ({entry.size} bytes)", flush=True)
 
+    mask = SecretMask(marker="***", min_length=6)
     try:
-        planned = routes(dsns(args), connection, stop)
+        given = dsns(args)
+        for item in given:
+            for parsed in (item.live, item.backup):
+                if parsed is not None:
+                    for secret in (parsed.secret, parsed.account_key, parsed.sas_token):
+                        mask.add(secret)
+        planned = routes(given, connection, stop)
         counts = execute(
             direction,
             planned,
@@ -152,8 +160,9 @@ def transfer(direction: Direction, args: argparse.Namespace, when: Any = None) -
         raise UsageError(str(error)) from None
     except (UsageError, KeyboardInterrupt):
         raise
-    except Exception as error:  # noqa: BLE001 - one line, never a traceback (and never a DSN: errors name stores)
-        print(f"error: {direction} failed: {type(error).__name__}: {str(error)[:300]}", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback, secrets masked
+        detail = " ".join(mask(str(error)).split())[:300]
+        print(f"error: {direction} failed: {type(error).__name__}: {detail}", file=sys.stderr)
         return 3
     for item in counts:
         print(f"{verb} {item.role}: {_line(item)}", file=sys.stderr)

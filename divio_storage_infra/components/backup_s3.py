@@ -8,7 +8,6 @@ replication: the same buckets (with what the provider supports) are filled by ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -128,126 +127,118 @@ class S3MediaBackup(pulumi.ComponentResource):
 
     def _backup_bucket(self, store: LiveStore) -> list[pulumi.Resource]:
         """The backup bucket of ``store`` and its configuration, each resource after the one before it."""
-        spec, p, settings = self._spec, self._caps, self._settings
+        spec = self._spec
         name = backup_bucket_name(spec, store.role)
         prefix = f"{self._prefix}-{store.role}"
-        region = self._resource_region
-        marks = backup_marks(store.name, role_of(store.role))
         bucket = aws.s3.Bucket(
             prefix,
             bucket=name,
             force_destroy=False,
-            region=region,
+            region=self._resource_region,
             # Object Lock can only be turned on when a bucket is created.
             object_lock_enabled=True if self._replicates else None,
-            tags={**spec.tag_map, "media-store": "backup", **marks},
+            tags={**spec.tag_map, "media-store": "backup", **backup_marks(store.name, role_of(store.role))},
             opts=self._opts(),
         )
         done: list[pulumi.Resource] = [bucket]
-
-        def then(make: Callable[[list[pulumi.Resource]], Any]) -> None:
+        steps = (
+            self._ownership,
+            self._public_access,
+            self._policy,
+            self._encryption,
+            self._versioning,
+            self._object_lock,
+            self._lifecycle,
+        )
+        for step in steps:
             # S3 answers concurrent configuration writes to one bucket with OperationAborted: one at a time.
-            resource = make(done[-1:])
+            resource = step(prefix, name, done[-1:])
             if resource is not None:
                 done.append(resource)
-
-        then(
-            lambda after: (
-                aws.s3.BucketOwnershipControls(
-                    f"{prefix}-ownership",
-                    bucket=name,
-                    region=region,
-                    rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-                    opts=self._opts(after),
-                )
-                if p.ownership_controls
-                else None
-            )
-        )
-        # Nobody reads a backup anonymously: every block on, whatever the store it backs up.
-        then(
-            lambda after: (
-                aws.s3.BucketPublicAccessBlock(
-                    f"{prefix}-public-access",
-                    bucket=name,
-                    region=region,
-                    block_public_acls=True,
-                    ignore_public_acls=True,
-                    block_public_policy=True,
-                    restrict_public_buckets=True,
-                    opts=self._opts(after),
-                )
-                if p.public_access_block
-                else None
-            )
-        )
-        then(
-            lambda after: (
-                aws.s3.BucketPolicy(
-                    f"{prefix}-policy",
-                    bucket=name,
-                    region=region,
-                    policy=policies.to_json(backup_bucket_policy(name, self._region)),
-                    opts=self._opts(after),
-                )
-                if p.bucket_policy
-                else None
-            )
-        )
-        then(
-            lambda after: (
-                aws.s3.BucketServerSideEncryptionConfiguration(
-                    f"{prefix}-encryption",
-                    bucket=name,
-                    region=region,
-                    rules=[
-                        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                            apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                                sse_algorithm="AES256"
-                            )
-                        )
-                    ],
-                    opts=self._opts(after),
-                )
-                if p.server_side_encryption
-                else None
-            )
-        )
-        # Versions are what point-in-time restore reads, and what replication and Object Lock need.
-        then(
-            lambda after: (
-                aws.s3.BucketVersioning(
-                    f"{prefix}-versioning",
-                    bucket=name,
-                    region=region,
-                    versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                    opts=self._opts(after),
-                )
-                if p.versioning
-                else None
-            )
-        )
-        then(
-            lambda after: (
-                aws.s3.BucketObjectLockConfiguration(
-                    f"{prefix}-object-lock",
-                    bucket=name,
-                    region=region,
-                    rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                        default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                            mode="GOVERNANCE", days=settings.retention_days
-                        )
-                    ),
-                    opts=self._opts(after),
-                )
-                if self._replicates
-                else None
-            )
-        )
-        then(lambda after: self._lifecycle(prefix, name, after) if p.lifecycle else None)
         return done
 
+    def _ownership(self, prefix: str, name: str, after: list[pulumi.Resource]) -> Any:
+        if not self._caps.ownership_controls:
+            return None
+        return aws.s3.BucketOwnershipControls(
+            f"{prefix}-ownership",
+            bucket=name,
+            region=self._resource_region,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=self._opts(after),
+        )
+
+    def _public_access(self, prefix: str, name: str, after: list[pulumi.Resource]) -> Any:
+        # Nobody reads a backup anonymously: every block on, whatever the store it backs up.
+        if not self._caps.public_access_block:
+            return None
+        return aws.s3.BucketPublicAccessBlock(
+            f"{prefix}-public-access",
+            bucket=name,
+            region=self._resource_region,
+            block_public_acls=True,
+            ignore_public_acls=True,
+            block_public_policy=True,
+            restrict_public_buckets=True,
+            opts=self._opts(after),
+        )
+
+    def _policy(self, prefix: str, name: str, after: list[pulumi.Resource]) -> Any:
+        if not self._caps.bucket_policy:
+            return None
+        return aws.s3.BucketPolicy(
+            f"{prefix}-policy",
+            bucket=name,
+            region=self._resource_region,
+            policy=policies.to_json(backup_bucket_policy(name, self._region)),
+            opts=self._opts(after),
+        )
+
+    def _encryption(self, prefix: str, name: str, after: list[pulumi.Resource]) -> Any:
+        if not self._caps.server_side_encryption:
+            return None
+        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="AES256"
+        )
+        return aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{prefix}-encryption",
+            bucket=name,
+            region=self._resource_region,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default)
+            ],
+            opts=self._opts(after),
+        )
+
+    def _versioning(self, prefix: str, name: str, after: list[pulumi.Resource]) -> Any:
+        # Versions are what point-in-time restore reads, and what replication and Object Lock need.
+        if not self._caps.versioning:
+            return None
+        return aws.s3.BucketVersioning(
+            f"{prefix}-versioning",
+            bucket=name,
+            region=self._resource_region,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=self._opts(after),
+        )
+
+    def _object_lock(self, prefix: str, name: str, after: list[pulumi.Resource]) -> Any:
+        if not self._replicates:
+            return None
+        retention = aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+            mode="GOVERNANCE", days=self._settings.retention_days
+        )
+        return aws.s3.BucketObjectLockConfiguration(
+            f"{prefix}-object-lock",
+            bucket=name,
+            region=self._resource_region,
+            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(default_retention=retention),
+            opts=self._opts(after),
+        )
+
     def _lifecycle(self, prefix: str, name: str, after: list[pulumi.Resource]) -> Any:
+        if not self._caps.lifecycle:
+            return None
         rules = [
             aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="abort-incomplete-multipart-uploads",
