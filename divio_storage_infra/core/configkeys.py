@@ -40,10 +40,14 @@ class Applies:
     family: Family | None = None
     feature: str | None = None
     missing: str = ""
+    credential: str | None = None
+    """The credential mode the cloud must offer (``static`` for the keys a program reads as credentials)."""
 
     def __call__(self, caps: CloudCapabilities) -> bool:
         """True when the key applies to the cloud of ``caps``."""
         if self.family is not None and caps.family != self.family:
+            return False
+        if self.credential is not None and self.credential not in caps.credentials:
             return False
         return self.feature is None or bool(getattr(caps, self.feature))
 
@@ -120,6 +124,7 @@ def _credentials_default(caps: CloudCapabilities) -> str:
     return caps.default_credentials
 
 
+_STATIC_KEYS = Applies(family="s3", credential="static")
 _CREDENTIAL_MODES = tuple(dict.fromkeys(mode for caps in CLOUDS.values() for mode in caps.credentials))
 _DAYS = "days"
 
@@ -325,14 +330,14 @@ KEYS: tuple[ConfigKey, ...] = (
         "accessKeyId",
         "string",
         "With credentials: static, the provider's access key id (a website's stack config only).",
-        applies=S3_FAMILY,
+        applies=_STATIC_KEYS,
         scope="stack",
     ),
     ConfigKey(
         "secretAccessKey",
         "string",
         "With credentials: static, its secret key: set it with pulumi config set --secret.",
-        applies=S3_FAMILY,
+        applies=_STATIC_KEYS,
         secret=True,
         scope="stack",
     ),
@@ -340,7 +345,7 @@ KEYS: tuple[ConfigKey, ...] = (
         "credentialsKey",
         "string",
         "With credentials: static, the name of a key in the platform stack's secret config s3Credentials.",
-        applies=S3_FAMILY,
+        applies=_STATIC_KEYS,
         scope="registry",
     ),
 )

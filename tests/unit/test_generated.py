@@ -122,3 +122,13 @@ def test_the_generator_runs_as_a_module(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "docs/reference/config-keys.md is stale: run python -m divio_storage_infra.core.generate" in result.stderr
+
+
+def test_the_examples_name_their_schema_for_editors() -> None:
+    examples = [(path, STACK_SCHEMA) for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))]
+    examples.append((ROOT / "stacks/platform/websites.yaml", REGISTRY_SCHEMA))
+    for path, schema_file in examples:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        prefix = "# yaml-language-server: $schema="
+        assert first.startswith(prefix), path
+        assert (path.parent / first.removeprefix(prefix)).resolve() == schema_file
