@@ -81,5 +81,6 @@ def checkout(top: Path, revision: Revision) -> Iterator[Path]:
             raise ReviewInputError(f"--rev: cannot check out {revision.name}: {added.stderr.strip()[:300]}")
         yield path
     finally:
-        git(top, "worktree", "remove", "--force", str(path))
+        # Twice --force: a checkout interrupted while git was still creating it is left locked.
+        git(top, "worktree", "remove", "--force", "--force", str(path))
         shutil.rmtree(scratch, ignore_errors=True)

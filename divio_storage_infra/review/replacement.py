@@ -62,6 +62,13 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {
         "bucket expectedBucketOwner region",
         f"{_TF} aws_s3_bucket_logging: bucket, expected_bucket_owner ForceNew; {_REGION}",
     ),
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _rule(
+        "bucket expectedBucketOwner region",
+        f"{_TF} aws_s3_bucket_object_lock_configuration: bucket, expected_bucket_owner ForceNew; {_REGION}",
+    ),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _rule(
+        "bucket region", f"{_TF} aws_s3_bucket_replication_configuration: bucket ForceNew; {_REGION}"
+    ),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _rule(
         "bucket region", f"{_TF} aws_s3_bucket_ownership_controls: bucket ForceNew; {_REGION}"
     ),
@@ -83,6 +90,10 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {
     "aws:iam/user:User": _rule("", f"{_TF} aws_iam_user: name and path update in place (UpdateUser)"),
     "aws:iam/userPolicy:UserPolicy": _rule(
         "name namePrefix user", f"{_TF} aws_iam_user_policy: name, name_prefix, user ForceNew"
+    ),
+    "aws:iam/role:Role": _rule("name namePrefix path", f"{_TF} aws_iam_role: name, name_prefix, path ForceNew"),
+    "aws:iam/rolePolicy:RolePolicy": _rule(
+        "name namePrefix role", f"{_TF} aws_iam_role_policy: name, name_prefix, role ForceNew"
     ),
     "aws:iam/accessKey:AccessKey": _rule("user pgpKey", f"{_TF} aws_iam_access_key: user, pgp_key ForceNew"),
     # A provider's region or endpoint is where its resources live: changed, they are declared somewhere else,

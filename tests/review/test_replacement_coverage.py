@@ -48,6 +48,29 @@ SPECS: list[tuple[dict[str, Any], tuple[str, str] | None]] = [
     ),
     (
         {
+            "website": "kept",
+            "environment": "live",
+            "region": "eu-central-1",
+            "privateStorage": True,
+            "backup": True,
+            "backupRegion": "eu-west-1",
+        },
+        None,
+    ),
+    (
+        {
+            "website": "kept",
+            "environment": "live",
+            "cloud": "azure",
+            "location": "westeurope",
+            "privateStorage": True,
+            "backup": True,
+            "backupLocation": "northeurope",
+        },
+        None,
+    ),
+    (
+        {
             "website": "legacy",
             "environment": "live",
             "region": "eu-central-1",
@@ -210,7 +233,8 @@ def _plan(raw: dict[str, Any], credentials: tuple[str, str] | None) -> Any:
     ],
 )
 def test_a_store_whose_provider_moves_is_replaced_and_that_is_data_loss(change: dict[str, Any], expected: str) -> None:
-    raw, credentials = SPECS[3] if "region" in change else SPECS[4]
+    website = "swiss" if "region" in change else "minio"
+    raw, credentials = next((r, c) for r, c in SPECS if r["website"] == website)
     base = _plan(raw, credentials)
     head = _plan({**raw, **change}, credentials)
     diff = diff_plans(base, head)
