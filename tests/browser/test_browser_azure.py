@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -103,7 +103,7 @@ def declare(browser: Browsing, *, uploads: bool) -> Declared:
 
 @pytest.fixture(scope="module")
 def browser(azurite: Emulator, browsing: Callable[[str], Browsing]) -> Browsing:
-    return browsing(urlsplit(azurite.url).scheme)
+    return browsing(azurite.url)
 
 
 @pytest.fixture(scope="module")

@@ -132,7 +132,7 @@ def shape(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def browser(seaweedfs: Emulator, browsing: Callable[[str], Browsing]) -> Browsing:
-    return browsing(urlsplit(seaweedfs.url).scheme)
+    return browsing(seaweedfs.url)
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,16 @@ release expects its own browser build); the client is one small pure-Python pack
 and the protocol reports *why* a request failed (``corsErrorStatus``), which is what lets a test tell a CORS
 refusal from a refused connection. A dozen protocol calls are all the tests need.
 
-Certificates: the browser is started with ``--ignore-certificate-errors`` because Chromium on Linux trusts only
-its NSS database (which would need ``certutil`` and a writable ``$HOME``); TLS itself is proven by the probe
-tests with the CA named as users name it, these tests prove what the store lets a browser do.
+Certificates: Chromium on Linux trusts only its NSS database (adding a CA there needs ``certutil`` and a profile
+``$HOME``), so the browser is told instead which certificates' keys to accept (``trusted``: the test CA's
+certificates for the page server and the emulators, by ``--ignore-certificate-errors-spki-list``), and any other
+certificate still fails. No blanket ``--ignore-certificate-errors``.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.server
 import io
 import json
@@ -36,9 +39,10 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +67,6 @@ _FLAGS = (
     "--disable-extensions",
     "--disable-dev-shm-usage",
     "--mute-audio",
-    "--ignore-certificate-errors",
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
 )
@@ -290,11 +293,31 @@ def resolver_rules(names: Mapping[str, int], *, https: bool) -> str:
     return ", ".join([*rules, "EXCLUDE 127.0.0.1", "MAP * ~NOTFOUND"])
 
 
-def start_chromium(workdir: Path, names: Mapping[str, int], *, https: bool, timeout: float = 30.0) -> Chromium:
+def spki_hash(certificate_pem: bytes) -> str:
+    """Base64 of the SHA-256 of a PEM certificate's public key (SubjectPublicKeyInfo), as Chromium's flag takes it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = x509.load_pem_x509_certificate(certificate_pem).public_key()
+    return base64.b64encode(
+        hashlib.sha256(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).digest()
+    ).decode()
+
+
+def start_chromium(
+    workdir: Path,
+    names: Mapping[str, int],
+    *,
+    https: bool,
+    trusted: Sequence[bytes] = (),
+    timeout: float = 30.0,
+) -> Chromium:
     """Start headless Chromium whose host names ``names`` lead to their loopback ports (see :func:`resolver_rules`).
 
-    ``https`` picks the default port mapped (443, else 80). Returns once the DevTools endpoint answers; raises
-    :class:`BrowserError` with the browser's output when it does not within ``timeout`` seconds.
+    ``https`` picks the default port mapped (443, else 80); ``trusted`` are the PEM server certificates (leaves, not
+    the CA: Chromium matches the served certificate's key) the browser accepts although no CA it knows signed them.
+    Returns once the DevTools endpoint answers; raises :class:`BrowserError` with the browser's output when it does
+    not within ``timeout`` seconds.
     """
     if not CHROMIUM.exists():
         raise BrowserError(f"Chromium not found at {CHROMIUM}; {BOOTSTRAP_HINT}")
@@ -306,6 +329,7 @@ def start_chromium(workdir: Path, names: Mapping[str, int], *, https: bool, time
         *_FLAGS,
         f"--user-data-dir={profile}",
         f"--host-resolver-rules={resolver_rules(names, https=https)}",
+        *([f"--ignore-certificate-errors-spki-list={','.join(spki_hash(pem) for pem in trusted)}"] if trusted else []),
         "about:blank",
     ]
     with log.open("wb") as out:
@@ -329,6 +353,15 @@ def start_chromium(workdir: Path, names: Mapping[str, int], *, https: bool, time
 
 def _tail(log: Path) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-20:]) if log.exists() else "(no output)"
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that refuses the certificate (a test of exactly that) or drops a connection is no server error.
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)
 
 
 class PageServer:
@@ -358,8 +391,7 @@ class PageServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the browser's own record (Page.exchange) is what tests read
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         if tls is not None:
             # The handshake happens on first read, in the request's own thread, not in the accepting loop.
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True, do_handshake_on_connect=False)
