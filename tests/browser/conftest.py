@@ -16,17 +16,17 @@ from urllib.parse import urlsplit
 import pytest
 from support.browser import ALLOWED, ELSEWHERE, REFUSED, Browsing, PageServer, start_chromium
 
+from divio_storage_infra.localstores.tlsca import LocalCA
+
 PROBES = Path(__file__).with_name("probes.html")
 
 
-def _page_tls() -> tuple[ssl.SSLContext, bytes]:
-    """The page server's TLS context and its certificate (PEM), for the origin names above."""
-    import trustme
-
+def _page_tls(ca: LocalCA) -> tuple[ssl.SSLContext, bytes]:
+    """The page server's TLS context and its certificate (PEM), issued by the suite's CA for the origin names."""
+    issued = ca.issue("pages", [ALLOWED, REFUSED, ELSEWHERE])
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    issued = trustme.CA().issue_cert(ALLOWED, REFUSED, ELSEWHERE)
-    issued.configure_cert(context)
-    return context, issued.cert_chain_pems[0].bytes()
+    context.load_cert_chain(issued.cert, issued.key)
+    return context, issued.cert.read_bytes()
 
 
 def served_certificate(url: str) -> bytes:
@@ -45,7 +45,7 @@ def served_certificate(url: str) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def browsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Browsing]]:
+def browsing(tmp_path_factory: pytest.TempPathFactory, tls_ca: LocalCA) -> Iterator[Callable[[str], Browsing]]:
     """``browsing(store_url)``: the page server and Chromium for pages that use the store at ``store_url``, started
     on first use. The pages' scheme is the store's (an HTTPS page may not call an HTTP store); over HTTPS the browser
     accepts the page server's certificate and the store's, nothing else."""
@@ -56,7 +56,7 @@ def browsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
         store_certificate = served_certificate(store_url) if scheme == "https" else b""
         if (scheme, store_certificate) not in started:
             workdir = tmp_path_factory.mktemp(f"browser-{scheme}")
-            tls, certificate = _page_tls() if scheme == "https" else (None, b"")
+            tls, certificate = _page_tls(tls_ca) if scheme == "https" else (None, b"")
             pages = PageServer({"/probes.html": ("text/html; charset=utf-8", PROBES.read_bytes())}, tls=tls)
             try:
                 names = dict.fromkeys((ALLOWED, REFUSED, ELSEWHERE), pages.port)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,12 +23,13 @@ from urllib.parse import quote
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from support.apply_declared import AzureApplied, apply_azure, declare_website
 from support.browser import ALLOWED, ELSEWHERE, REFUSED, Browsing, png
-from support.emulators import Emulator, azurite_service
+from support.emulators import Emulator, azure_target, azurite_service
 
 from divio_storage_infra.core.naming import PRIVATE_CONTAINER, PUBLIC_CONTAINER
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_azure import AzureApplied, apply_azure
+from divio_storage_infra.localstores.declared import declare_website
 from divio_storage_infra.preview.mockrun import Declared
 
 pytestmark = pytest.mark.emulator
@@ -51,9 +53,14 @@ class Account:
     browser: Browsing
     applied: AzureApplied | None = None
 
+    @functools.cached_property
+    def service(self) -> Any:
+        """The development account's client, with its key (what the platform holds, not the browser)."""
+        return azurite_service(self.azurite)
+
     def apply(self) -> None:
         """(Re)apply the stack: the account's CORS rules are the last applied stack's."""
-        self.applied = apply_azure(self.declared, self.azurite)
+        self.applied = apply_azure(self.declared, azure_target(self.azurite))
 
     def url(self, container: str, blob: str) -> str:
         """The anonymous URL of a blob."""
@@ -69,13 +76,13 @@ class Account:
         from azure.storage.blob import ContentSettings
 
         name = f"media/{uuid.uuid4().hex}.{content_type.rpartition('/')[2]}"
-        blob = azurite_service(self.azurite).get_blob_client(container, name)
+        blob = self.service.get_blob_client(container, name)
         blob.upload_blob(body, content_settings=ContentSettings(content_type=content_type))
         return name
 
     def holds(self, name: str) -> bytes | None:
         """The public container's blob ``name`` as the server holds it, None when there is none."""
-        blob = azurite_service(self.azurite).get_blob_client(PUBLIC_CONTAINER, name)
+        blob = self.service.get_blob_client(PUBLIC_CONTAINER, name)
         try:
             return bytes(blob.download_blob().readall())
         except ResourceNotFoundError:
@@ -161,7 +168,7 @@ def test_the_allowed_origin_uploads_through_the_container_sas(store: Account) ->
         # x-ms-* and Content-Type are not CORS-safelisted: the browser asked first, and was allowed.
         assert [e.status for e in page.requested(url) if e.kind == "Preflight"] == [200]
     assert store.holds(name) == IMAGE
-    blob = azurite_service(store.azurite).get_blob_client(PUBLIC_CONTAINER, name)
+    blob = store.service.get_blob_client(PUBLIC_CONTAINER, name)
     assert blob.get_blob_properties().content_settings.content_type == "image/png"
 
 

@@ -12,6 +12,7 @@ holds nothing afterwards.
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,21 +21,26 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-from support.apply_declared import apply_aws, declare_website, exported
 from support.browser import ALLOWED, ELSEWHERE, REFUSED, Browsing, png
-from support.emulators import SEAWEEDFS_KEY, Emulator
+from support.emulators import SEAWEEDFS_KEY, Emulator, s3_target
 
 from divio_storage_infra.core import naming
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_s3 import apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
 
 pytestmark = pytest.mark.emulator
 
 IMAGE = png(3, 2)
 
-# The cloud shapes SeaweedFS can play through the applier: a generic S3-compatible provider (static key pair).
+# The cloud shapes SeaweedFS plays through the applier, by a short name for the website: AWS (the app's role signs,
+# played by SeaweedFS's identity; public access blocks are not held there, the bucket policies are, TLS-only deny
+# included) and a generic S3-compatible provider (a static key pair in the DSN). Exoscale's public store is public
+# through object ACLs, which SeaweedFS does not grant anonymous readers; its CORS rules are the same S3 component's.
 SHAPES: dict[str, dict[str, Any]] = {
-    "s3-compatible": {
+    "aws": {"cloud": "aws", "region": "eu-central-1", "credentials": "none"},
+    "s3c": {
         "cloud": "s3-compatible",
         "region": "us-east-1",
         "endpoint": "objects.example.net",
@@ -63,6 +69,7 @@ class Store:
         """The private bucket's name."""
         return naming.private_bucket_name(self.spec)
 
+    @functools.cached_property
     def client(self) -> Any:
         """A client signing as the app's storage backend does: the stack's key pair, SigV4 (the DSN's ``auth``)."""
         import boto3
@@ -84,12 +91,12 @@ class Store:
     def put(self, bucket: str, body: bytes, content_type: str) -> str:
         """Store ``body`` as the app would (the DSN's ACL); its key."""
         key = f"media/{uuid.uuid4().hex}.{content_type.rpartition('/')[2]}"
-        self.client().put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ACL=self.acl)
+        self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, ACL=self.acl)
         return key
 
     def presigned_put(self, key: str) -> tuple[str, dict[str, str]]:
         """A presigned PUT for ``key`` in the public bucket and the headers it was signed with (sent by the page)."""
-        url = self.client().generate_presigned_url(
+        url = self.client.generate_presigned_url(
             "put_object",
             Params={"Bucket": self.public, "Key": key, "ContentType": "image/png", "ACL": self.acl},
             ExpiresIn=300,
@@ -101,7 +108,7 @@ class Store:
     def holds(self, key: str) -> bytes | None:
         """The public bucket's object ``key`` as the server holds it, None when there is none."""
         try:
-            return bytes(self.client().get_object(Bucket=self.public, Key=key)["Body"].read())
+            return bytes(self.client.get_object(Bucket=self.public, Key=key)["Body"].read())
         except ClientError as error:
             if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
                 return None
@@ -112,7 +119,7 @@ def apply(weed: Emulator, browser: Browsing, shape: str, *, uploads: bool) -> St
     spec = StorageSpec.from_dict(
         {
             **SHAPES[shape],
-            "website": f"browser-{'up' if uploads else 'ro'}",
+            "website": f"browser-{shape}-{'up' if uploads else 'ro'}",
             "environment": "live",
             "privateStorage": True,
             "corsOrigins": [browser.origin(ALLOWED)],
@@ -120,7 +127,7 @@ def apply(weed: Emulator, browser: Browsing, shape: str, *, uploads: bool) -> St
         }
     )
     declared = declare_website(spec, SEAWEEDFS_KEY if spec.credentials == "static" else None)
-    apply_aws(declared, weed)
+    apply_aws(declared, s3_target(weed))
     acl = parse_dsn(exported(declared, "storage_dsn")).acl
     return Store(weed, spec, browser, acl=acl)
 
@@ -177,7 +184,7 @@ def test_the_allowed_origin_uploads_through_a_presigned_put(store: Store) -> Non
         # Content-Type and x-amz-acl are not CORS-safelisted: the browser asked first, and was allowed.
         assert [e.status for e in page.requested(url) if e.kind == "Preflight"] == [200], page.requested(url)
     assert store.holds(key) == IMAGE
-    assert store.client().head_object(Bucket=store.public, Key=key)["ContentType"] == "image/png"
+    assert store.client.head_object(Bucket=store.public, Key=key)["ContentType"] == "image/png"
 
 
 def test_a_refused_origin_cannot_upload_and_nothing_is_written(store: Store) -> None:
@@ -217,7 +224,7 @@ def test_img_loads_a_public_object_from_any_origin(store: Store, name: str) -> N
 def test_a_private_object_loads_only_through_its_signed_url(store: Store, origin: str) -> None:
     key = store.put(store.private, IMAGE, "image/png")
     anonymous = store.url(store.private, key)
-    signed = store.client().generate_presigned_url(
+    signed = store.client.generate_presigned_url(
         "get_object", Params={"Bucket": store.private, "Key": key}, ExpiresIn=300
     )
     with store.browser.open(origin) as page:
