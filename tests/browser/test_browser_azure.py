@@ -2,12 +2,12 @@
 
 Azurite enforces blob-service CORS (origin, method and headers), container public access and SAS scope, so what
 Chromium is allowed here is what the declared account settings allow. Each stack is declared by the per-website
-program under the mock runtime (``credentials: sas``) and applied by :mod:`support.apply_declared`; its SAS tokens
-are signed from the declared ``listStorageAccountServiceSAS`` arguments. CORS rules belong to the account, and
-Azurite's one development account plays every website's, so each test applies its stack first. Two stacks: one with
-``allowUploads`` (a direct browser upload through the container's SAS must work from the listed origin), one without
-(the same upload must be refused). Every refusal is checked twice: Chromium names it a CORS error, and the store
-holds nothing afterwards.
+program under the mock runtime (``credentials: sas``) and applied by :mod:`divio_storage_infra.localstores`, which
+signs its SAS tokens from the declared ``listStorageAccountServiceSAS`` arguments (HTTPS only over TLS). CORS rules
+belong to the account, and Azurite's one development account plays every website's, so each test applies its stack
+first. Two stacks: one with ``allowUploads`` (a direct browser upload through the container's SAS must work from the
+listed origin), one without (the same upload must be refused). Every refusal is checked twice: Chromium names it a
+CORS error, and the store holds nothing afterwards.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def test_a_refused_origin_cannot_read_with_fetch(store: Account) -> None:
     with store.browser.open(REFUSED) as page:
         assert page.evaluate(f"readText({url!r})") == {"ok": False, "error": "TypeError: Failed to fetch"}
         # The store answered (the blob is public), the browser withheld the answer: a CORS refusal.
-        refused = page.exchange(url)
+        refused = page.exchange(url, answered=True)
         assert (refused.status, refused.cors_error) == (200, "MissingAllowOriginHeader"), refused
 
 
@@ -166,7 +166,7 @@ def test_the_allowed_origin_uploads_through_the_container_sas(store: Account) ->
     with store.browser.open(ALLOWED) as page:
         assert upload(store, page, url) == {"ok": True, "status": 201}, page.requested(url)
         # x-ms-* and Content-Type are not CORS-safelisted: the browser asked first, and was allowed.
-        assert [e.status for e in page.requested(url) if e.kind == "Preflight"] == [200]
+        assert page.exchange(url, kind="Preflight", answered=True).status == 200
     assert store.holds(name) == IMAGE
     blob = store.service.get_blob_client(PUBLIC_CONTAINER, name)
     assert blob.get_blob_properties().content_settings.content_type == "image/png"
@@ -214,6 +214,6 @@ def test_a_private_object_loads_only_through_its_signed_url(store: Account, orig
         # reporting its status; a fetch of the same URL records what the store answered (whether or not CORS then
         # lets the page read it: the rules are the account's, so the listed origin may).
         page.evaluate(f"readText({anonymous!r})")
-        assert page.exchange(anonymous, kind="Fetch").status == 403
+        assert page.exchange(anonymous, kind="Fetch", answered=True).status == 403
         signed = store.signed(PRIVATE_CONTAINER, name)
         assert page.evaluate(f"loadImage({signed!r})") == {"ok": True, "width": 3, "height": 2}

@@ -1,12 +1,12 @@
 """What a browser may do with an S3 website's stores, proven in headless Chromium against SeaweedFS.
 
-SeaweedFS matches CORS origins exactly and checks every signature, so what Chromium is allowed here is what the
-declared CORS rules and bucket policies allow. Each stack is declared by the per-website program under the mock
-runtime and applied by :mod:`support.apply_declared`; the page is served from loopback under the origin the stack
-lists (``www.allowed.test``) and under one it does not (``www.refused.test``). Two stacks per cloud shape: one with
-``allowUploads`` (a direct browser upload through a presigned PUT must work from the listed origin), one without
-(the same upload must be refused). Every refusal is checked twice: Chromium names it a CORS error, and the store
-holds nothing afterwards.
+SeaweedFS matches CORS origins exactly, checks every signature and evaluates bucket policies (over TLS the TLS-only
+deny stays in), so what Chromium is allowed here is what the declared CORS rules and policies allow. Each stack is
+declared by the per-website program under the mock runtime and applied by :mod:`divio_storage_infra.localstores`;
+the page is served from loopback under the origin the stack lists (``www.allowed.test``) and under one it does not
+(``www.refused.test``), over the scheme the store speaks. Two stacks per cloud shape: one with ``allowUploads`` (a
+direct browser upload through a presigned PUT must work from the listed origin), one without (the same upload must
+be refused). Every refusal is checked twice: Chromium names it a CORS error, and the store holds nothing afterwards.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def test_a_refused_origin_cannot_read_with_fetch(store: Store) -> None:
     with store.browser.open(REFUSED) as page:
         assert page.evaluate(f"readText({url!r})") == {"ok": False, "error": "TypeError: Failed to fetch"}
         # The store answered (the object is public), the browser withheld the answer: a CORS refusal.
-        refused = page.exchange(url)
+        refused = page.exchange(url, answered=True)
         assert (refused.status, refused.cors_error) == (200, "MissingAllowOriginHeader"), refused
 
 
@@ -182,7 +182,7 @@ def test_the_allowed_origin_uploads_through_a_presigned_put(store: Store) -> Non
         done = page.evaluate(f"upload({url!r}, {headers!r}, {base64.b64encode(IMAGE).decode()!r})")
         assert done == {"ok": True, "status": 200}, page.requested(url)
         # Content-Type and x-amz-acl are not CORS-safelisted: the browser asked first, and was allowed.
-        assert [e.status for e in page.requested(url) if e.kind == "Preflight"] == [200], page.requested(url)
+        assert page.exchange(url, kind="Preflight", answered=True).status == 200
     assert store.holds(key) == IMAGE
     assert store.client.head_object(Bucket=store.public, Key=key)["ContentType"] == "image/png"
 
@@ -233,5 +233,5 @@ def test_a_private_object_loads_only_through_its_signed_url(store: Store, origin
         # reporting its status; a fetch of the same URL records what the store answered (the private store has no
         # CORS rules, so the page itself never reads it).
         assert page.evaluate(f"readText({anonymous!r})")["ok"] is False
-        assert page.exchange(anonymous, kind="Fetch").status == 403
+        assert page.exchange(anonymous, kind="Fetch", answered=True).status == 403
         assert page.evaluate(f"loadImage({signed!r})") == {"ok": True, "width": 3, "height": 2}

@@ -167,8 +167,13 @@ class Page:
             raise BrowserError(f"{expression[:120]!r} threw: {details.get('exception', details).get('description')}")
         return result["result"].get("value")
 
-    def exchange(self, url: str, *, kind: str | None = None) -> Exchange:
-        """The last request for ``url`` (of resource type ``kind``, Preflight excluded unless named), once done."""
+    def exchange(self, url: str, *, kind: str | None = None, answered: bool = False) -> Exchange:
+        """The last request for ``url`` (of resource type ``kind``, Preflight excluded unless named), once done.
+
+        ``answered``: also wait for the server's status. Chromium reports the status of an answer it withholds from
+        the page (CORS, ORB) in an event of its own, which may come after the failure; a request that was never
+        answered then ends in BrowserError after the page's timeout.
+        """
         deadline = time.monotonic() + self.timeout
         while True:
             self._digest()
@@ -177,9 +182,9 @@ class Page:
                 for e in self.exchanges.values()
                 if e.url == url and (e.kind == kind if kind else e.kind != "Preflight")
             ]
-            if found and found[-1].done:
+            if found and found[-1].done and (found[-1].status is not None or not answered):
                 return found[-1]
-            self._connection.pump(deadline, f"the browser's request for {url[:160]}")
+            self._connection.pump(deadline, f"the browser's {'answer to' if answered else 'request for'} {url[:160]}")
 
     def requested(self, url: str) -> list[Exchange]:
         """Every request the page sent for ``url`` so far, preflights included."""
@@ -231,6 +236,7 @@ class Chromium:
         """Load ``url`` in a new tab of a new browser context (own caches); the context is disposed afterwards."""
         call = self._connection.call
         context = call("Target.createBrowserContext", timeout=self.timeout)["browserContextId"]
+        session = ""
         try:
             target = call(
                 "Target.createTarget",
@@ -247,8 +253,10 @@ class Chromium:
             page.origin = str(page.evaluate("window.location.origin"))
             yield page
         finally:
-            self._connection.events.pop("", None)
             call("Target.disposeBrowserContext", {"browserContextId": context}, timeout=self.timeout)
+            # Browser-wide events (targets coming and going) and the closed page's are read by nobody.
+            for queue in ("", session):
+                self._connection.events.pop(queue, None)
 
     def _navigate(self, page: Page, url: str) -> None:
         navigated = self._connection.call("Page.navigate", {"url": url}, session=page.session, timeout=self.timeout)
