@@ -2,7 +2,7 @@
 
 Azurite enforces blob-service CORS (origin, method and headers), container public access and SAS scope, so what
 Chromium is allowed here is what the declared account settings allow. Each stack is declared by the per-website
-program under the mock runtime (``credentials: sas``) and applied by :mod:`support.apply_declared`; its SAS tokens
+program under the mock runtime (``credentials: sas``) and applied by ``localstores``; its SAS tokens
 are signed from the declared ``listStorageAccountServiceSAS`` arguments. CORS rules belong to the account, and
 Azurite's one development account plays every website's, so each test applies its stack first. Two stacks: one with
 ``allowUploads`` (a direct browser upload through the container's SAS must work from the listed origin), one without
@@ -22,12 +22,13 @@ from urllib.parse import quote
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from support.apply_declared import AzureApplied, apply_azure, declare_website
 from support.browser import ALLOWED, ELSEWHERE, REFUSED, Browsing, png
-from support.emulators import Emulator, azurite_service
+from support.emulators import Emulator, azure_target, azurite_service
 
 from divio_storage_infra.core.naming import PRIVATE_CONTAINER, PUBLIC_CONTAINER
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_azure import AzureApplied, apply_azure
+from divio_storage_infra.localstores.declared import declare_website
 from divio_storage_infra.preview.mockrun import Declared
 
 pytestmark = pytest.mark.emulator
@@ -53,7 +54,7 @@ class Account:
 
     def apply(self) -> None:
         """(Re)apply the stack: the account's CORS rules are the last applied stack's."""
-        self.applied = apply_azure(self.declared, self.azurite)
+        self.applied = apply_azure(self.declared, azure_target(self.azurite))
 
     def url(self, container: str, blob: str) -> str:
         """The anonymous URL of a blob."""

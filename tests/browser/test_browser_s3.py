@@ -2,7 +2,7 @@
 
 SeaweedFS matches CORS origins exactly and checks every signature, so what Chromium is allowed here is what the
 declared CORS rules and bucket policies allow. Each stack is declared by the per-website program under the mock
-runtime and applied by :mod:`support.apply_declared`; the page is served from loopback under the origin the stack
+runtime and applied by ``localstores``; the page is served from loopback under the origin the stack
 lists (``www.allowed.test``) and under one it does not (``www.refused.test``). Two stacks per cloud shape: one with
 ``allowUploads`` (a direct browser upload through a presigned PUT must work from the listed origin), one without
 (the same upload must be refused). Every refusal is checked twice: Chromium names it a CORS error, and the store
@@ -20,13 +20,14 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-from support.apply_declared import apply_aws, declare_website, exported
 from support.browser import ALLOWED, ELSEWHERE, REFUSED, Browsing, png
-from support.emulators import SEAWEEDFS_KEY, Emulator
+from support.emulators import SEAWEEDFS_KEY, Emulator, s3_target
 
 from divio_storage_infra.core import naming
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_s3 import apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
 
 pytestmark = pytest.mark.emulator
 
@@ -120,7 +121,7 @@ def apply(weed: Emulator, browser: Browsing, shape: str, *, uploads: bool) -> St
         }
     )
     declared = declare_website(spec, SEAWEEDFS_KEY if spec.credentials == "static" else None)
-    apply_aws(declared, weed)
+    apply_aws(declared, s3_target(weed))
     acl = parse_dsn(exported(declared, "storage_dsn")).acl
     return Store(weed, spec, browser, acl=acl)
 
