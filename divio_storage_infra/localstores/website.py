@@ -168,6 +168,13 @@ def _s3(spec: StorageSpec, server: Server, public: str, admin: tuple[str, str], 
         notes.append(f"credentials: a local key ({key[0]}) limited to the website's buckets, {why}")
     if applied.without_tls_deny:
         notes.append("plain HTTP: the bucket policies' TLS-only deny is left out (--tls keeps it, as in production)")
+    if has_output(declared, "storage_dsn") and parse_dsn(exported(declared, "storage_dsn")).acl == "public-read":
+        bucket = str(parse_dsn(exported(declared, "storage_dsn")).bucket)
+        _public_by_policy(target, bucket, spec.region or "us-east-1")
+        notes.append(
+            f"{bucket}: public through a public-read bucket policy locally (SeaweedFS serves no object by its "
+            f"public-read ACL, which {spec.cloud} uses)"
+        )
     env: dict[str, str] = {}
     stores: list[tuple[str, str, str]] = []
     for output, variable, store in (
@@ -186,6 +193,16 @@ def _s3(spec: StorageSpec, server: Server, public: str, admin: tuple[str, str], 
     if stores and stores[0][0] == "public":
         env["MEDIA_URL"] = stores[0][2]
     return RunningWebsite(spec=spec, url=public, env=env, notes=notes, stores=stores)
+
+
+def _public_by_policy(target: S3Target, bucket: str, region: str) -> None:
+    """The public-read bucket policy of AWS stacks (GetObject for anyone, never list) on ``bucket``; over plain HTTP
+    without its TLS-only deny, as the applier does."""
+    document = dict(policies.public_bucket_policy(bucket, region))
+    if not target.keeps_tls_deny:
+        document["Statement"] = [s for s in document["Statement"] if "Condition" not in s]
+    client = s3_client(target.url, target.admin_key, region=region, verify=target.verify)
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
 
 
 def _app_key(target: S3Target, buckets: list[str], region: str) -> tuple[str, str]:

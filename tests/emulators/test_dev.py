@@ -23,6 +23,7 @@ import pytest
 import requests
 from support import dev_app
 from support.devprocess import (
+    REPO,
     DevProcess,
     alive,
     dev_args,
@@ -83,10 +84,21 @@ def stopped_cleanly(dev: DevProcess, signum: int, *, group: bool) -> None:
     assert not dev.env_file.exists()
 
 
-@pytest.fixture(scope="module", params=["aws", "azure"])
+def launch_registry_entry(tmp: Path, website: str, environment: str) -> DevProcess:
+    """``dev --program`` for an entry of the repository's platform registry (stacks/platform/websites.yaml)."""
+    args = ["--program", str(REPO / "stacks" / "platform"), "--website", website, "--environment", environment]
+    return start_dev([*args, "--port", str(free_port())], tmp, tmp / ".env.storage", tmp / "data")
+
+
+@pytest.fixture(scope="module", params=["aws", "azure", "exoscale"])
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    """``dev`` of the AWS stack (on SeaweedFS) and of the Azure stack (on Azurite), plain HTTP."""
-    dev = launch(tmp_path_factory.mktemp(f"dev-{request.param}"), request.param)
+    """``dev`` of the AWS stack (on SeaweedFS), of the Azure stack (on Azurite), and of an Exoscale entry of the
+    platform registry (``--program``; SeaweedFS), plain HTTP."""
+    where = tmp_path_factory.mktemp(f"dev-{request.param}")
+    if request.param == "exoscale":
+        dev = launch_registry_entry(where, "shop-ch", "live")
+    else:
+        dev = launch(where, request.param)
     yield dev
     stopped_cleanly(dev, signal.SIGINT, group=False)
 
@@ -126,19 +138,27 @@ def test_env_file_holds_the_dsns_with_the_local_endpoint_and_no_secret_in_the_su
     secret = public.secret if public.scheme == "s3" else public.account_key
     assert secret and secret not in summary
     assert "app_settings" in summary and str(running.env_file) in summary
-    if public.scheme == "s3":
+    if "(aws," in summary:
         assert "TLS-only deny is left out" in summary
+    if "(exoscale," in summary:
+        # Exoscale's public store is public through object ACLs, which SeaweedFS does not serve by: said so.
+        assert public.acl == "public-read" and "public-read bucket policy locally" in summary
 
 
-def test_a_second_dev_on_the_same_data_directory_says_one_is_running(running: DevProcess) -> None:
+def test_a_second_dev_on_the_same_data_directory_says_one_is_running(tmp_path: Path) -> None:
+    running = launch(tmp_path, "aws")
     stack = next(running.env_file.parent.glob("Pulumi.dev-*.yaml"))
-    done = run_dev(
-        dev_args(stack, "--port", str(free_port()), "--data-dir", str(running.data_dir), "--env-file", "other.env"),
-        running.env_file.parent,
-    )
+    try:
+        done = run_dev(
+            dev_args(stack, "--port", str(free_port()), "--data-dir", str(running.data_dir), "--env-file", "o.env"),
+            running.env_file.parent,
+        )
+    finally:
+        still_running = running.process.poll() is None and running.env_file.exists()
+        stopped_cleanly(running, signal.SIGTERM, group=True)
     assert done.returncode == 2, done.stderr
     assert "running already" in done.stderr and str(running.env_file) in done.stderr
-    assert running.process.poll() is None and running.env_file.exists(), "the first one keeps running"
+    assert still_running, "the first one keeps running"
 
 
 def test_restart_keeps_the_files_and_every_process_ends_on_sigint_or_sigterm(tmp_path: Path) -> None:
