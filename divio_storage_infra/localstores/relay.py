@@ -46,6 +46,7 @@ class _Pace:
         self.sent = 0
 
     async def wait(self, size: int) -> None:
+        """Sleep until ``size`` more bytes fit the bandwidth since the connection opened."""
         if self.bytes_per_second is None:
             return
         self.sent += size
