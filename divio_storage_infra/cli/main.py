@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
     "stacks": ("divio_storage_infra.cli.stacks", "render one per-website stack config per registry entry"),
     "adopt": ("divio_storage_infra.cli.adopt", "write Pulumi's bulk import file for the stores a stack adopts"),
+    "dev": ("divio_storage_infra.cli.dev", "run a website's storage on this machine, created from its plan"),
 }
 
 

@@ -103,6 +103,7 @@ class _Aws:
         return region
 
     def s3(self, region: str | None) -> Any:
+        """An S3 client for ``region``, signing with the explicit provider's key pair or the target's admin key."""
         # CreateBucket must be sent to the region it names; an explicit provider signs with its own key pair.
         where = region or "us-east-1"
         key = self.provider.key if self.provider is not None and self.provider.key else self.target.admin_key
