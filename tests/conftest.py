@@ -15,14 +15,14 @@ because with auth on moto answers every anonymous request with 500.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from support.emulators import Emulator, moto_enable_auth, s3_target, start_azurite, start_moto, start_seaweedfs
+from support.iam_world import IamWorld
 
 from divio_storage_infra.core.spec import StorageSpec
-from divio_storage_infra.localstores.apply_s3 import AwsApplied, apply_aws
+from divio_storage_infra.localstores.apply_s3 import apply_aws
 from divio_storage_infra.localstores.declared import declare_website, exported
 from divio_storage_infra.localstores.localdsn import s3_emulator_dsn
 from divio_storage_infra.localstores.tlsca import CA_VARIABLES, LocalCA, ServerCert
@@ -86,18 +86,6 @@ def seaweedfs_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulato
 def azurite_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """Azurite over plain HTTP, in memory (for ``check`` and ``bench`` until they read CA bundles)."""
     yield from _started(start_azurite(tmp_path_factory.mktemp("azurite-http")))
-
-
-@dataclass
-class IamWorld:
-    """Two websites applied to a moto server whose IAM enforcement is on."""
-
-    moto: Emulator
-    site: AwsApplied
-    other: AwsApplied
-    site_dsn: str
-    site_private_dsn: str
-    other_dsn: str
 
 
 SITE = StorageSpec.from_dict(

@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import pytest
 from azure.storage.blob import CorsRule, generate_container_sas
-from conftest import IamWorld
 from support.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Emulator, azurite_service, closed_port, s3_client
+from support.iam_world import IamWorld
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import policies

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import IamWorld
 from support.apply_declared import declared_with
 from support.emulators import Emulator, s3_client, s3_target
+from support.iam_world import IamWorld
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming, policies
