@@ -72,11 +72,14 @@ def declare_website(spec: StorageSpec, credentials: tuple[str, str] | None = Non
 
 
 def exported(declared: Declared, name: str) -> str:
-    """A stack output that must be a Pulumi secret string (the DSNs); ValueError otherwise."""
+    """A DSN the program exported: a Pulumi secret when it carries credentials, plain text without (ValueError for
+    anything else)."""
     value = declared.outputs.get(name)
-    if not isinstance(value, Secret) or not isinstance(value.value, str):
-        raise ValueError(f"stack output {name!r} should be a secret string, got {type(value).__name__}")
-    return value.value
+    if isinstance(value, Secret) and isinstance(value.value, str):
+        return value.value
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"stack output {name!r} should be a DSN string, got {type(value).__name__}")
 
 
 def has_output(declared: Declared, name: str) -> bool:
