@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.apply_declared import LIST_KEYS, SERVICE_SAS, declare_website, exported
 
 from divio_storage_infra import program
 from divio_storage_infra.core import adoption, policies
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.declared import LIST_KEYS, SERVICE_SAS, declare_website, exported
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource
 

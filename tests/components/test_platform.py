@@ -13,7 +13,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
-from support.apply_declared import website_mocks
 
 from divio_storage_infra import planblocks, platform, program
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
@@ -21,6 +20,7 @@ from divio_storage_infra.core import naming
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.registry import RegistryError, validate_registry
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.declared import website_mocks
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource, DuplicateUrnError
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import pulumi
 import pytest
-from support.apply_declared import declare_website
 
 import divio_storage_infra.components as components_package
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.declared import declare_website
 from divio_storage_infra.review.danger import find_dangers
 from divio_storage_infra.review.model import diff_plans
 from divio_storage_infra.review.plans import plan_from_document
