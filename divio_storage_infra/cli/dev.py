@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from divio_storage_infra.cli.errors import UsageError
+from divio_storage_infra.core.configkeys import CREDENTIAL_KEYS
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec
-from divio_storage_infra.core.validation.identity import CREDENTIAL_KEYS
 
 DEFAULT_ENV_FILE = Path(".env.storage")
 DATA_ROOT = Path(".divio-storage") / "dev"

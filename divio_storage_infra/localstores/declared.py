@@ -13,8 +13,8 @@ from typing import Any
 from pulumi.runtime import mocks as pulumi_mocks
 
 from divio_storage_infra import program
+from divio_storage_infra.core.configkeys import CREDENTIAL_KEYS
 from divio_storage_infra.core.spec import StorageSpec
-from divio_storage_infra.core.validation.identity import CREDENTIAL_KEYS
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared, Secret
 
