@@ -28,7 +28,8 @@ from divio_storage_infra.core import naming
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.localstores.apply_s3 import apply_aws
-from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.declared import declare_website
+from divio_storage_infra.preview.mockrun import Secret
 
 pytestmark = pytest.mark.emulator
 
@@ -128,7 +129,9 @@ def apply(weed: Emulator, browser: Browsing, shape: str, *, uploads: bool) -> St
     )
     declared = declare_website(spec, SEAWEEDFS_KEY if spec.credentials == "static" else None)
     apply_aws(declared, s3_target(weed))
-    acl = parse_dsn(exported(declared, "storage_dsn")).acl
+    # Without credentials (the aws shape: the app's role) the DSN holds no secret and is exported in plain text.
+    dsn = declared.outputs["storage_dsn"]
+    acl = parse_dsn(dsn.value if isinstance(dsn, Secret) else dsn).acl
     return Store(weed, spec, browser, acl=acl)
 
 
