@@ -46,6 +46,15 @@ class EmulatorError(RuntimeError):
     """An emulator could not be started (missing binary, crashed, never became ready)."""
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A server certificate chain and key (PEM files) and the CA bundle that verifies them."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+
 @dataclass
 class Emulator:
     """A running emulator process: ``url`` is its base URL (Azurite: including the account path)."""
@@ -128,9 +137,9 @@ def _start(
     raise EmulatorError(f"{last_error}\nlog: {workdir}")
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, verify: str | bool = True) -> bool:
     try:
-        requests.get(url, timeout=1)
+        requests.get(url, timeout=1, verify=verify)
     except requests.RequestException:
         return False
     return True
@@ -152,8 +161,10 @@ def start_moto(workdir: Path, *, timeout: float = 30.0) -> Emulator:
     )
 
 
-def start_seaweedfs(workdir: Path, *, timeout: float = 30.0) -> Emulator:
+def start_seaweedfs(workdir: Path, *, timeout: float = 30.0, tls: TlsFiles | None = None) -> Emulator:
     """Start ``weed mini`` (master, volume, filer and S3 gateway in one process) on loopback ports only.
+
+    With ``tls`` its S3 gateway serves HTTPS only, with that certificate (``url`` is https://).
 
     Its data lives in ``workdir``; its one S3 identity is :data:`SEAWEEDFS_KEY`; telemetry, WebDAV, the admin UI
     and the Iceberg/Lance ports are off. The S3 gateway's global CORS default (every origin) is replaced by an
@@ -193,21 +204,23 @@ def start_seaweedfs(workdir: Path, *, timeout: float = 30.0) -> Emulator:
             "-s3.port.lance=0",
             "-webdav=false",
             "-admin.ui=false",
+            *([f"-s3.cert.file={tls.cert}", f"-s3.key.file={tls.key}"] if tls else []),
         ]
 
     return _start(
         "seaweedfs",
         command,
-        lambda port: f"http://127.0.0.1:{port}",
-        lambda url: _answers(f"{url}/"),
+        lambda port: f"{'https' if tls else 'http'}://127.0.0.1:{port}",
+        lambda url: _answers(f"{url}/", verify=str(tls.ca) if tls else True),
         workdir,
         dict(os.environ),
         timeout,
     )
 
 
-def start_azurite(workdir: Path, *, timeout: float = 60.0) -> Emulator:
-    """Start Azurite's blob service on a free loopback port, in memory, checking no API versions."""
+def start_azurite(workdir: Path, *, timeout: float = 60.0, tls: TlsFiles | None = None) -> Emulator:
+    """Start Azurite's blob service on a free loopback port, in memory, checking no API versions; with ``tls``
+    over HTTPS only, with that certificate (``url`` is https://)."""
     if not AZURITE_BLOB.exists():
         raise EmulatorError(f"Azurite not found at {AZURITE_BLOB}; {BOOTSTRAP_HINT}")
     env = dict(os.environ)
@@ -226,10 +239,11 @@ def start_azurite(workdir: Path, *, timeout: float = 60.0) -> Emulator:
             "--silent",
             "--inMemoryPersistence",
             "--disableTelemetry",
+            *(["--cert", str(tls.cert), "--key", str(tls.key)] if tls else []),
         ],
-        lambda port: f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}",
+        lambda port: f"{'https' if tls else 'http'}://127.0.0.1:{port}/{AZURITE_ACCOUNT}",
         # Any HTTP answer (Azurite refuses the anonymous listing with 403) means it is serving.
-        lambda url: _answers(f"{url}?comp=list"),
+        lambda url: _answers(f"{url}?comp=list", verify=str(tls.ca) if tls else True),
         workdir,
         env,
         timeout,
