@@ -20,6 +20,9 @@ from support.emulators import Emulator, moto_enable_auth, start_azurite, start_m
 
 from divio_storage_infra.core.spec import StorageSpec
 
+# Module fixtures for tests over TLS (a generated CA, emulators serving HTTPS, stores applied as declared).
+pytest_plugins = ["support.tls_sites"]
+
 
 def _started(emulator: Emulator) -> Iterator[Emulator]:
     try:

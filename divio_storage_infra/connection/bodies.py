@@ -71,13 +71,18 @@ class CappedAdapter(HTTPAdapter):
         try:
             body = read_capped(response.raw, self.max_body)
         except ReadTimeoutError as error:
+            response.close()
             raise requests.ReadTimeout(error, request=request) from error
         except (HTTPError, OSError) as error:
+            response.close()
             # As requests reports a body that broke off, so the SDKs map it to their own error (and may retry).
             broke = ProtocolError("the answer's body broke off", error)
             raise requests.ConnectionError(broke, request=request) from error
-        finally:
+        except BodyTooLarge:
             response.close()
+            raise
+        # Read to the end: the connection goes back to the pool for the next request (keep-alive).
+        response.raw.release_conn()
         response._content = body
         response._content_consumed = True  # type: ignore[attr-defined]
         response.raw = BufferedBody(body)

@@ -145,7 +145,13 @@ def _capped_sender(settings: ConnectionSettings, proxies: dict[str, str], max_bo
     def send(request: Any, **_: Any) -> Any:
         request.stream_output = True
         response = http.send(request)
-        body = read_capped(response.raw, max_body)
+        try:
+            body = read_capped(response.raw, max_body)
+        except BaseException:
+            response.raw.close()
+            raise
+        # Read to the end: the connection goes back to the pool for the next request (keep-alive).
+        response.raw.release_conn()
         return AWSResponse(request.url, response.status_code, response.headers, BufferedBody(body))
 
     return send

@@ -73,6 +73,7 @@ class Cutoff:
         self.seconds = seconds
         self.deadline = None if seconds is None else time.monotonic() + seconds
         """When the run ends (a :func:`time.monotonic` value), None without a deadline."""
+        self._started = False
         self._lock = threading.Lock()
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._windows = threading.local()
@@ -93,6 +94,12 @@ class Cutoff:
             yield
         finally:
             _local.cutoff = previous
+
+    def start(self) -> None:
+        """Let the run's ``seconds`` count from now, the first time only (clients are set up before it starts)."""
+        if not self._started and self.seconds is not None:
+            self._started = True
+            self.deadline = time.monotonic() + self.seconds
 
     @property
     def passed(self) -> bool:

@@ -189,9 +189,9 @@ def _certificate(error: ssl.SSLCertVerificationError, url: str, settings: Connec
         names = f" (it names {seen.names})" if seen and seen.names else ""
         return f"the TLS certificate of {target} is for another host name{names}, not {urlsplit(url).hostname}"
     if code in _UNTRUSTED_CODES:
-        issuer = f"issued by {seen.issuer}" if seen else "its issuer"
+        issuer = f"its issuer {seen.issuer}" if seen else "its issuer"
         return (
-            f"the TLS certificate of {target} is not trusted: {issuer} is not a CA in {trusted}; name the CA that "
+            f"the TLS certificate of {target} is not trusted: {issuer} is not a CA of {trusted}; name the CA that "
             "issued it with --ca-bundle or one of those variables"
         )
     return f"the TLS certificate of {target} was refused: {error.verify_message}"

@@ -395,6 +395,9 @@ def probe_store(store: StoreClient, options: ProbeOptions) -> list[ProbeResult]:
     Private store: write, read, anonymous-refused, signed-read, delete. Ctrl-C stops the probes, removes the
     probe object and raises :class:`Interrupted` saying what was removed or what is left.
     """
+    # The run's deadline counts from the first probe: setting up SDK clients (imports, service models) is not the
+    # store's time, and takes seconds on a busy machine.
+    options.cutoff.start()
     run = _Run(store, options)
     key = new_key(store.key_prefix)
     body = f"divio-storage check probe {key}\n".encode()

@@ -3,86 +3,25 @@
 SeaweedFS and Azurite serve HTTPS themselves (``-s3.cert.file`` / ``--cert``); moto sits behind the TLS relay of
 :mod:`support.faults`. The stores are the website's declared stores, applied as declared: the TLS-only deny stays
 in SeaweedFS's bucket policies (it enforces it, so a plain-HTTP request would be refused; moto cannot evaluate it
-and gets the policy without it) and the SAS tokens are HTTPS-only. The CLI runs as a subprocess whose environment names the CA in exactly one way: ``REQUESTS_CA_BUNDLE``,
-``AWS_CA_BUNDLE``, ``SSL_CERT_FILE`` or ``--ca-bundle``; nothing patches certifi or an SDK.
+and gets the policy without it) and the SAS tokens are HTTPS-only. The CLI runs as a subprocess whose
+environment names the CA in exactly one way: ``REQUESTS_CA_BUNDLE``, ``AWS_CA_BUNDLE``, ``SSL_CERT_FILE`` or
+``--ca-bundle``; nothing patches certifi or an SDK.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.apply_declared import (
-    apply_aws,
-    apply_azure,
-    azure_emulator_dsn,
-    declare_website,
-    exported,
-    s3_emulator_dsn,
-    with_endpoint_url,
-)
-from support.emulators import SEAWEEDFS_KEY, Emulator, TlsFiles, start_azurite, start_seaweedfs
-from support.faults import Pki, Relay, make_pki, proxy, relay
-
-from divio_storage_infra.core.spec import StorageSpec
+from support.cli_env import clean_env, run_cli, spawn_cli
+from support.faults import Pki, proxy
+from support.tls_sites import ORIGIN, Site
 
 pytestmark = pytest.mark.emulator
 
-ORIGIN = "https://www.example.com"
 CA_WAYS = ("REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE", "--ca-bundle")
-_NETWORK_VARIABLES = (
-    "REQUESTS_CA_BUNDLE",
-    "AWS_CA_BUNDLE",
-    "SSL_CERT_FILE",
-    "CURL_CA_BUNDLE",
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "NO_PROXY",
-    "ALL_PROXY",
-)
-
-
-@dataclass
-class Site:
-    """One website's stores over TLS: where they are and the DSNs the app gets (pointing at the TLS endpoint)."""
-
-    name: str
-    endpoint: str
-    dsn: str
-    private_dsn: str
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any CA or proxy variable (in any case), plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if k.upper() not in _NETWORK_VARIABLES}
-    env.pop("PRIVATE_STORAGE_DSN", None)
-    env.pop("DEFAULT_STORAGE_DSN", None)
-    return {**env, **extra}
-
-
-def run_cli(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """The console entry point as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "divio_storage_infra", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def spawn_cli(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "divio_storage_infra", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def ca_named(way: str, bundle: Path) -> tuple[dict[str, str], list[str]]:
@@ -96,131 +35,6 @@ def probes(out: str) -> dict[str, str]:
     """``store/probe -> status`` from check's JSON."""
     document: dict[str, Any] = json.loads(out)
     return {f"{s['store']}/{p['probe']}": p["status"] for s in document["stores"] for p in s["probes"]}
-
-
-# --- TLS servers -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def tls_files(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    chain, key = pki.cert_files(tmp_path_factory.mktemp("certs"))
-    return TlsFiles(chain, key, pki.bundle)
-
-
-@pytest.fixture(scope="module")
-def weed_tls(tls_files: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """SeaweedFS serving S3 over HTTPS only."""
-    emulator = start_seaweedfs(tmp_path_factory.mktemp("weed-tls"), tls=tls_files)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def azurite_tls(tls_files: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """Azurite's blob service over HTTPS only."""
-    emulator = start_azurite(tmp_path_factory.mktemp("azurite-tls"), tls=tls_files)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def moto_tls(moto: Emulator, pki: Pki) -> Iterator[Relay]:
-    """moto behind the TLS relay with a good certificate from the test CA."""
-    with relay(moto.url, pki) as running:
-        yield running
-
-
-# --- the website's stores, applied as declared -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def weed_site(weed_tls: Emulator, pki: Pki) -> Site:
-    spec = StorageSpec.from_dict(
-        {
-            "website": "tls-weed",
-            "environment": "live",
-            "cloud": "s3-compatible",
-            "region": "us-east-1",
-            "endpoint": "objects.example.net",
-            "credentials": "static",
-            "privateStorage": True,
-            "corsOrigins": [ORIGIN],
-        }
-    )
-    declared = declare_website(spec, SEAWEEDFS_KEY)
-    with pytest.MonkeyPatch.context() as patch:
-        # The applier's own boto3 clients (not the CLI under test) find the CA the way boto3 does.
-        patch.setenv("AWS_CA_BUNDLE", str(pki.bundle))
-        applied = apply_aws(declared, weed_tls, tls=True)
-    assert any("applied as declared" in line for line in applied.log), applied.log
-    return Site(
-        "seaweedfs",
-        weed_tls.url,
-        with_endpoint_url(exported(declared, "storage_dsn"), weed_tls.url),
-        with_endpoint_url(exported(declared, "private_storage_dsn"), weed_tls.url),
-    )
-
-
-@pytest.fixture(scope="module")
-def moto_site(moto: Emulator, moto_tls: Relay) -> Site:
-    spec = StorageSpec.from_dict(
-        {
-            "website": "tls-moto",
-            "environment": "live",
-            "region": "eu-central-1",
-            "privateStorage": True,
-            "credentials": "iam-user",
-            "corsOrigins": [ORIGIN],
-        }
-    )
-    declared = declare_website(spec)
-    # moto evaluates no policy condition (it would deny everything with the TLS-only deny in), and behind the relay
-    # it sees plain HTTP anyway: its policy goes in without that statement, as for plain-HTTP moto.
-    applied = apply_aws(declared, moto)
-    key = applied.only_key()
-    return Site(
-        "moto",
-        moto_tls.url,
-        s3_emulator_dsn(exported(declared, "storage_dsn"), moto_tls.url, key),
-        s3_emulator_dsn(exported(declared, "private_storage_dsn"), moto_tls.url, key),
-    )
-
-
-@pytest.fixture(scope="module")
-def azure_site(azurite_tls: Emulator, pki: Pki) -> Site:
-    spec = StorageSpec.from_dict(
-        {
-            "website": "tls-azure",
-            "environment": "live",
-            "cloud": "azure",
-            "location": "switzerlandnorth",
-            "corsOrigins": [ORIGIN],
-            "privateStorage": True,
-            "credentials": "sas",
-            # Yesterday, so the SAS is valid now whatever the time zone.
-            "sasStart": (dt.date.today() - dt.timedelta(days=1)).isoformat(),
-        }
-    )
-    declared = declare_website(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REQUESTS_CA_BUNDLE", str(pki.bundle))  # the applier's azure-storage-blob client
-        applied = apply_azure(declared, azurite_tls, tls=True)
-    assert all("spr=https&" in token for token in applied.sas_tokens.values()), "SAS tokens must stay HTTPS-only"
-    return Site(
-        "azurite",
-        azurite_tls.url,
-        azure_emulator_dsn(exported(declared, "storage_dsn"), applied),
-        azure_emulator_dsn(exported(declared, "private_storage_dsn"), applied),
-    )
 
 
 SITES = ("moto_site", "weed_site", "azure_site")
@@ -259,8 +73,8 @@ def test_without_the_ca_the_certificate_is_named_untrusted_with_its_issuer(
     assert ran.returncode == 1, ran.stderr
     assert "Traceback" not in ran.stderr
     write = next(p for p in json.loads(ran.stdout)["stores"][0]["probes"] if p["probe"] == "write")
-    assert "is not trusted: issued by O=divio-storage test CA" in write["detail"], write
-    assert "the default CA bundle" in write["detail"]
+    assert "is not trusted: its issuer OU=Testing CA" in write["detail"], write
+    assert "O=divio-storage test CA is not a CA of the default CA bundle" in write["detail"], write
 
 
 # --- proxies -----------------------------------------------------------------------------------------------------

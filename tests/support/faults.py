@@ -84,7 +84,8 @@ class Relay:
     url: str
     port: int
     log: list[str] = field(default_factory=list)
-    """Each request as ``"METHOD path"``, plus ``" [authorization]"`` when it carried an Authorization header."""
+    """Each request as ``"METHOD path"``, plus ``" [authorization SCHEME]"`` when it carried an Authorization
+    header (``SCHEME``: its first word, e.g. ``SharedKey``, ``Basic``, ``AWS4-HMAC-SHA256``)."""
     throttled: int = 0
     """How many requests were answered 503 instead of being forwarded."""
     dropped: int = 0
@@ -124,15 +125,20 @@ class _Stop:
 class _Reader:
     """Buffered reads of HTTP messages from a socket."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, bytes_per_second: float | None = None) -> None:
         self.sock = sock
         self.buffer = b""
+        self.rate = bytes_per_second
 
     def _fill(self) -> bool:
-        data = self.sock.recv(65536)
+        began = time.monotonic()
+        data = self.sock.recv(65536 if self.rate is None else max(1024, int(self.rate / 20)))
         if not data:
             return False
         self.buffer += data
+        if self.rate is not None:
+            # Reading no faster than the link: the sender's socket fills up and its sends wait, as on a slow link.
+            time.sleep(max(0.0, len(data) / self.rate - (time.monotonic() - began)))
         return True
 
     def head(self) -> bytes | None:
@@ -242,7 +248,7 @@ def _serve(client: socket.socket, faults: _Faults, relay: Relay, stop: _Stop, pk
 
 
 def _exchange(client: socket.socket, faults: _Faults, relay: Relay, stop: _Stop) -> None:
-    reader = _Reader(client)
+    reader = _Reader(client, faults.bytes_per_second)
     upstream: socket.socket | None = None
     upstream_reader: _Reader | None = None
     answered = False
@@ -260,7 +266,8 @@ def _exchange(client: socket.socket, faults: _Faults, relay: Relay, stop: _Stop)
                 head = b"\r\n".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"expect:"))
             body = reader.body(fields, until_close=False)
             method, path = [*request_line.split(" "), "", ""][:2]
-            relay.log.append(f"{method} {path}" + (" [authorization]" if "authorization" in fields else ""))
+            scheme = fields["authorization"].split(" ")[0] if "authorization" in fields else ""
+            relay.log.append(f"{method} {path}" + (f" [authorization {scheme}]" if scheme else ""))
             if method == "OPTIONS" and faults.preflight_status is not None:
                 status = f"{faults.preflight_status} Whatever".encode()
                 client.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n")
@@ -275,7 +282,7 @@ def _exchange(client: socket.socket, faults: _Faults, relay: Relay, stop: _Stop)
                 upstream = socket.create_connection(faults.upstream, timeout=60)
                 upstream_reader = _Reader(upstream)
                 stop.track(upstream)
-            _send(upstream, head + body, faults.bytes_per_second, stop.event)
+            upstream.sendall(head + body)
             answer, closed = _answer(upstream_reader, method)
             if closed:
                 upstream.close()
@@ -300,8 +307,19 @@ def _answer(reader: _Reader, method: str) -> tuple[bytes, bool]:
             continue  # an interim answer the relay already gave itself
         closes = fields.get("connection", "").lower() == "close"
         if method == "HEAD" or status in (204, 304):
-            return head, closes
-        return head + reader.body(fields, until_close=closes), closes
+            return _kept_alive(head, None), closes
+        body = reader.body(fields, until_close=closes)
+        framed = "content-length" in fields or "chunked" in fields.get("transfer-encoding", "").lower()
+        return _kept_alive(head, None if framed else len(body)) + body, closes
+
+
+def _kept_alive(head: bytes, length: int | None) -> bytes:
+    """The answer's head for a client connection the relay keeps open, as a load balancer does whatever the
+    server behind it does (moto's server closes after each answer): no ``Connection: close``, a length."""
+    lines = [line for line in head.rstrip(b"\r\n").split(b"\r\n") if not line.lower().startswith(b"connection:")]
+    if length is not None:
+        lines.append(f"Content-Length: {length}".encode())
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 @contextmanager
