@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 _UNTRUSTED_CODES = frozenset({2, 18, 19, 20, 21, 27})
 _EXPIRED_CODE = 10
 _NOT_YET_VALID_CODE = 9
-_HOSTNAME_CODES = frozenset({62, 64})
+_HOSTNAME_CODE = 62
+_HOSTNAME_CODES = frozenset({_HOSTNAME_CODE, 64})
 # What OpenSSL says when the other end answers a ClientHello with something that is not TLS (plain HTTP).
 _NOT_TLS_MARKERS = ("WRONG_VERSION_NUMBER", "record layer failure", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
 _NOT_HTTP_MARKERS = ("BadStatusLine", "LineTooLong", "InvalidHeader", "HeaderParsingError", "InvalidChunkLength")
@@ -107,7 +108,10 @@ def describe(
     text = _text(error)
     verification = find_cause(error, (ssl.SSLCertVerificationError,))
     if isinstance(verification, ssl.SSLCertVerificationError):
-        return Failure(_certificate(verification, url, settings, target), unreachable=True)
+        return Failure(_certificate(verification.verify_code, verification.verify_message, url, settings, target), True)
+    if "CertificateError" in text or "doesn't match" in text:
+        # urllib3 matches host names itself (its own CertificateError) where OpenSSL is not asked to.
+        return Failure(_certificate(_HOSTNAME_CODE, "host name mismatch", url, settings, target), unreachable=True)
     if "handshake operation timed out" in text:
         return Failure(
             f"{target} accepted the connection but did not finish the TLS handshake within "
@@ -169,10 +173,9 @@ def _connection(error: BaseException, text: str, url: str, settings: ConnectionS
     return None
 
 
-def _certificate(error: ssl.SSLCertVerificationError, url: str, settings: ConnectionSettings, target: str) -> str:
+def _certificate(code: int, message: str, url: str, settings: ConnectionSettings, target: str) -> str:
     from divio_storage_infra.connection.certificates import peer_certificate
 
-    code = error.verify_code
     seen = peer_certificate(url, settings)
     trusted = (
         f"the CA bundle {settings.ca_bundle} (from {settings.ca_source})"
@@ -194,4 +197,4 @@ def _certificate(error: ssl.SSLCertVerificationError, url: str, settings: Connec
             f"the TLS certificate of {target} is not trusted: {issuer} is not a CA of {trusted}; name the CA that "
             "issued it with --ca-bundle or one of those variables"
         )
-    return f"the TLS certificate of {target} was refused: {error.verify_message}"
+    return f"the TLS certificate of {target} was refused: {message}"

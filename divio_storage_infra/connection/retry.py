@@ -124,9 +124,7 @@ def _azure_retry_class() -> Any:
             super().__init__(retry_total=tries, retry_connect=0, retry_read=tries, retry_status=tries)
             self.rule = rule
 
-        def increment(
-            self, settings: dict[str, Any], request: Any, response: Any = None, error: Any = None
-        ) -> bool:
+        def increment(self, settings: dict[str, Any], request: Any, response: Any = None, error: Any = None) -> bool:
             """Count the failed try as the SDK does; then decide with the rule (and plan the wait)."""
             if error is not None and not is_dropped(error):
                 return False
