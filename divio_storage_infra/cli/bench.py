@@ -9,8 +9,9 @@ something was left behind, 2 bad input, 3 internal error (one line, and a docume
 interrupted. Nothing printed contains a secret.
 
 ``--private-dsn`` / ``--private-dsn-env`` measure the private store instead. ``--timeout`` bounds each wait (for
-a connection, for the next bytes), never a transfer that keeps moving; ``--budget`` ends the run, transfers in
-flight included. CA bundle, proxies and retries as for ``check`` (:mod:`divio_storage_infra.connection`).
+a connection and its TLS handshake; for the next bytes of an answer, at least 30 s), never a transfer that keeps
+moving; ``--budget`` ends the run, transfers in flight included. CA bundle, proxies and retries as for
+``check`` (:mod:`divio_storage_infra.connection`).
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=5.0,
         metavar="SECONDS",
-        help="longest wait for a connection or for the next bytes (default: 5); a transfer that keeps moving is "
-        "never cut by it, only by --budget",
+        help="longest wait for a connection and its TLS handshake (default: 5), and for the next bytes of an answer "
+        "(at least 30); a transfer that keeps moving is never cut by it, only by --budget",
     )
     add_ca_bundle(parser)
     parser.add_argument(

@@ -69,7 +69,7 @@ def send_anonymous(
                 proxies=settings.proxies_for(url),
             )
         except requests.RequestException as error:
-            wait = retrying.wait(attempt, None) if is_dropped(error) else None
+            wait = retrying.wait(attempt, None, dropped=True) if is_dropped(error) else None
             if wait is None:
                 raise
         else:

@@ -74,7 +74,12 @@ def is_dropped(error: BaseException) -> bool:
     """True when the server closed or reset a connection without answering (a stale keep-alive connection), the
     one transport failure worth a retry."""
     text = _text(error)
-    if "timed out" in text.lower() or "Timeout" in text or find_cause(error, (ssl.SSLError,)) is not None:
+    if "timed out" in text.lower() or "Timeout" in text:
+        return False
+    # Over TLS a connection closed under a request shows as an EOF of the TLS layer (with or without close_notify).
+    if find_cause(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) is not None or "EOF occurred in violation" in text:
+        return True
+    if find_cause(error, (ssl.SSLError,)) is not None:
         return False
     if find_cause(error, (RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
         return True
@@ -87,9 +92,12 @@ def never_sent(error: BaseException) -> bool:
     """True when the request cannot have reached the server: no connection, no TLS session, or no proxy tunnel
     was made (so nothing it would have written can exist)."""
     text = _text(error)
+    if is_dropped(error):
+        return False  # a connection that was open: the request may have arrived before it closed
     if find_cause(error, (ssl.SSLError, ConnectionRefusedError)) is not None:
         return True
-    return any(marker in text for marker in ("NameResolutionError", "gaierror", "ConnectTimeout", "ProxyError"))
+    markers = ("NameResolutionError", "gaierror", "ConnectTimeout", "ProxyError", "handshake operation timed out")
+    return any(marker in text for marker in markers)
 
 
 def describe(
@@ -106,6 +114,8 @@ def describe(
     if window is not None and window.expired:
         return _expired(window, target)
     text = _text(error)
+    if is_dropped(error):
+        return Failure(f"{target} closed the connection without answering (also when tried again)")
     verification = find_cause(error, (ssl.SSLCertVerificationError,))
     if isinstance(verification, ssl.SSLCertVerificationError):
         return Failure(_certificate(verification.verify_code, verification.verify_message, url, settings, target), True)

@@ -25,6 +25,9 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 THROTTLE_CODES = frozenset({"SlowDown", "ServerBusy", "Throttling", "ThrottlingException", "RequestLimitExceeded"})
 """Error codes tried again whatever their status (S3's and Azure's words for "too many requests")."""
 _MAX_BACKOFF = 5.0
+DROPPED_EXTRA = 10
+"""Tries beyond ``attempts`` for a connection found closed: each one takes another pooled connection (which may
+be stale too, after a server closed each one after its answer), so they are retried at once and counted apart."""
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -61,11 +64,12 @@ class Retrying:
         self.retried = 0
         """How many retries this run made (for reports and tests)."""
 
-    def wait(self, attempt: int, retry_after: float | None) -> float | None:
-        """Seconds to wait before try ``attempt + 1`` after try ``attempt`` failed, or None to give up."""
-        if attempt >= self.settings.attempts:
+    def wait(self, attempt: int, retry_after: float | None, *, dropped: bool = False) -> float | None:
+        """Seconds to wait before try ``attempt + 1`` after try ``attempt`` failed, or None to give up;
+        ``dropped``: it failed on a keep-alive connection the server had closed (tried again at once)."""
+        if attempt >= self.settings.attempts + (DROPPED_EXTRA if dropped else 0):
             return None
-        wait = retry_after if retry_after is not None else backoff(attempt)
+        wait = 0.0 if dropped else retry_after if retry_after is not None else backoff(attempt)
         if wait > self.settings.max_retry_wait:
             return None
         if self.cutoff is not None and not self.cutoff.allows(wait):
@@ -90,7 +94,7 @@ class Retrying:
             response: Any = None, attempts: int = 1, caught_exception: BaseException | None = None, **_: Any
         ) -> float | None:
             if caught_exception is not None:
-                return self.wait(attempts, None) if is_dropped(caught_exception) else None
+                return self.wait(attempts, None, dropped=True) if is_dropped(caught_exception) else None
             if response is None:
                 return None
             http, parsed = response
@@ -120,8 +124,14 @@ def _azure_retry_class() -> Any:
 
         def __init__(self, rule: Retrying) -> None:
             tries = max(0, rule.settings.attempts - 1)
-            # No connect retries: a refused or silent endpoint is reported at once.
-            super().__init__(retry_total=tries, retry_connect=0, retry_read=tries, retry_status=tries)
+            # No connect retries: a refused or silent endpoint is reported at once. Closed keep-alive connections
+            # ("read" errors here) get the rule's extra tries.
+            super().__init__(
+                retry_total=tries + DROPPED_EXTRA,
+                retry_connect=0,
+                retry_read=tries + DROPPED_EXTRA,
+                retry_status=tries,
+            )
             self.rule = rule
 
         def increment(self, settings: dict[str, Any], request: Any, response: Any = None, error: Any = None) -> bool:
@@ -135,7 +145,7 @@ def _azure_retry_class() -> Any:
             if not super().increment(settings, request=request, response=response, error=error):
                 return False
             retry_after = None if response is None else _azure_retry_after(response.headers)
-            wait = self.rule.wait(len(settings["history"]), retry_after)
+            wait = self.rule.wait(len(settings["history"]), retry_after, dropped=error is not None)
             if wait is None:
                 return False
             settings["planned_wait"] = wait

@@ -33,14 +33,19 @@ SMALL_RATIO = 10.0
 LARGE_RATIO = 5.0
 SLOW_FIRST_BYTE_MS = 50.0
 
+ANSWER_WAIT = 30.0
+"""Seconds bench waits for the next bytes of an answer at least (``--timeout`` when longer); ``--budget`` still
+ends the run on time."""
+
 Unit = Literal["ops/s", "ms", "MB/s"]
 
 
 @dataclass(frozen=True)
 class BenchOptions:
     """The workload: object sizes (bytes), counts, parallel requests and the time budget (seconds, transfers in
-    flight included); ``timeout`` (s) bounds each wait for a connection or for the next bytes, never a transfer
-    that keeps moving; ``settings``: CA bundle, proxy and retries (their timeouts are replaced by ``timeout``)."""
+    flight included); ``timeout`` (s) bounds each wait for a connection and its TLS handshake, and for the next
+    bytes of an answer (at least :data:`ANSWER_WAIT`), never a transfer that keeps moving; ``settings``: CA
+    bundle, proxy and retries (their timeouts are replaced)."""
 
     small_size: int = 4 * 1024
     small_count: int = 100
@@ -251,12 +256,14 @@ class AzureTarget:
 
 
 def _probe_options(options: BenchOptions) -> ProbeOptions:
-    # No body cap (objects of any size) and timeouts that bound waiting only; the budget's cut ends the rest.
+    # No body cap (objects of any size) and timeouts that bound waiting only; the budget's cut ends the rest. The
+    # wait for an answer gets at least ANSWER_WAIT: after an upload the last bytes may still be queued on a slow
+    # link (megabytes of socket buffers), and the answer cannot come before they arrive.
     settings = ConnectionSettings(
         ca_bundle=options.settings.ca_bundle,
         ca_source=options.settings.ca_source,
         connect_timeout=options.timeout,
-        read_timeout=options.timeout,
+        read_timeout=max(options.timeout, ANSWER_WAIT),
         attempts=options.settings.attempts,
         max_retry_wait=options.settings.max_retry_wait,
         environ=options.settings.environ,

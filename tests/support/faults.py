@@ -264,6 +264,8 @@ def _exchange(client: socket.socket, faults: _Faults, relay: Relay, stop: _Stop)
             if fields.get("expect", "").lower() == "100-continue":
                 client.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
                 head = b"\r\n".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"expect:"))
+            # Read whole at the link's pace, then passed on at once: a busy server behind the relay does not slow
+            # the link down.
             body = reader.body(fields, until_close=False)
             method, path = [*request_line.split(" "), "", ""][:2]
             scheme = fields["authorization"].split(" ")[0] if "authorization" in fields else ""
@@ -357,6 +359,10 @@ def relay(
     )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if bytes_per_second is not None:
+        # A small receive window, as on a slow link: the client's sends wait for the link instead of filling
+        # megabytes of loopback buffers at once (set before listen, so accepted connections inherit it).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     bound = listener.getsockname()[1]
