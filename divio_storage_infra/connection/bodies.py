@@ -57,7 +57,22 @@ def read_capped(raw: Any, max_body: int) -> bytes:
     return b"".join(parts)
 
 
-class CappedAdapter(HTTPAdapter):
+class BlockSendingAdapter(HTTPAdapter):
+    """requests' adapter that sends a large ``bytes`` body in blocks (the SDKs hand over whole bytes).
+
+    One ``sendall`` of a whole body is bounded in total by the socket's timeout (over TLS too), so a slow link
+    that keeps moving would time out; sent from a file, the body goes out block by block and each block's send
+    is bounded on its own: the timeout bounds waiting, never a transfer that progresses.
+    """
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send ``request``, its body from a file when it is large bytes (Content-Length stays as set)."""
+        if isinstance(request.body, bytes) and len(request.body) > _CHUNK:
+            request.body = io.BytesIO(request.body)  # type: ignore[assignment]
+        return super().send(request, *args, **kwargs)
+
+
+class CappedAdapter(BlockSendingAdapter):
     """requests' adapter that reads every answer whole within ``max_body`` bytes (``stream=True`` is honoured in
     form: the body is already in memory, in a :class:`BufferedBody`)."""
 

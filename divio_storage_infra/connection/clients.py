@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from divio_storage_infra.connection.bodies import BufferedBody, CappedAdapter, read_capped
+from divio_storage_infra.connection.bodies import BlockSendingAdapter, BufferedBody, CappedAdapter, read_capped
 from divio_storage_infra.connection.failures import is_dropped
 from divio_storage_infra.connection.retry import Retrying, retry_after_seconds
 from divio_storage_infra.connection.settings import ConnectionSettings
@@ -41,7 +41,7 @@ def http_session(
         session.headers["Accept-Encoding"] = "identity"
         adapter = CappedAdapter(max_body, pool_maxsize=pool)
     else:
-        adapter = HTTPAdapter(pool_maxsize=pool)
+        adapter = BlockSendingAdapter(pool_maxsize=pool)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

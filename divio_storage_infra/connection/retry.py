@@ -117,6 +117,7 @@ class Retrying:
 def _azure_retry_class() -> Any:
     # Defined on first use: importing azure-storage-blob costs time that commands without an Azure store need not
     # pay. Built on the storage SDK's own policy (it rewinds request bodies and knows the storage options).
+    from azure.core.exceptions import ServiceRequestError
     from azure.storage.blob import ExponentialRetry
 
     class AzureRetry(ExponentialRetry):
@@ -138,6 +139,11 @@ def _azure_retry_class() -> Any:
             """Count the failed try as the SDK does; then decide with the rule (and plan the wait)."""
             if error is not None and not is_dropped(error):
                 return False
+            if isinstance(error, ServiceRequestError):
+                # Over TLS, requests reports a closed keep-alive connection as an SSLError, which azure-core files
+                # under "could not connect" (no connect retries here); it did connect, so it counts as a read.
+                settings["connect"] += 1
+                settings["read"] -= 1
             if response is not None and not self.rule.retriable_answer(
                 response.status_code, response.headers.get("x-ms-error-code")
             ):
