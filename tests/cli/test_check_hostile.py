@@ -193,9 +193,9 @@ def test_check_is_bounded_and_exact_against_a_hostile_server(
     ran = run_in_process(mode, cloud, 0.5, capsys, monkeypatch)
     print(f"{mode}/{cloud} --timeout 0.5: {ran.seconds:.2f} s")
     assert ran.code == 1, ran.err
-    # Three requests (write, preflight, clean-up), each cut at --timeout, plus slack for a busy two-core machine;
-    # unbounded, a drip server kept the command for minutes.
-    assert ran.seconds < 3 * 0.5 + 2, f"{mode}/{cloud} took {ran.seconds:.1f} s"
+    # Three requests (write, preflight, clean-up), each cut at --timeout (a 500's retries within it), plus slack for
+    # setting up the SDK client on a busy two-core machine; unbounded, a drip server kept the command for minutes.
+    assert ran.seconds < 3 * 0.5 + 4, f"{mode}/{cloud} took {ran.seconds:.1f} s"
     assert_clean(ran, cloud)
     probes = ran.probes
     assert list(probes) == ["write", "read", "public-read", "cors-refused", "delete"]

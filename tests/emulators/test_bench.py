@@ -183,14 +183,15 @@ def test_the_budget_bounds_the_run(store: Store, run_bench: Callable[..., Outcom
         "--large-size",
         "64K",
         "--budget",
-        "1",
+        "3",
         "--format",
         "json",
     )
     report = outcome.report
     assert report["budget_reached"] is True
-    assert report["elapsed_seconds"] <= 1.5
-    # Cleanup comes after the budget; it removes what was written in one second.
+    # The budget cuts the requests in flight at its end (a few threads then finish their bookkeeping).
+    assert report["elapsed_seconds"] <= 3.5
+    # Cleanup comes after the budget; it removes what was written in three seconds.
     assert outcome.seconds < 15
     figures = outcome.figures()
     assert 0 < figures["small_write"]["samples"] < 100000
