@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
     "stacks": ("divio_storage_infra.cli.stacks", "render one per-website stack config per registry entry"),
     "adopt": ("divio_storage_infra.cli.adopt", "write Pulumi's bulk import file for the stores a stack adopts"),
+    "backup": ("divio_storage_infra.cli.backup", "copy each store into its own backup (what the provider does not)"),
+    "restore": ("divio_storage_infra.cli.restore", "put each backup back into the store it came from, privacy kept"),
 }
 
 
