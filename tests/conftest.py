@@ -27,6 +27,9 @@ from divio_storage_infra.localstores.declared import declare_website, exported
 from divio_storage_infra.localstores.localdsn import s3_emulator_dsn
 from divio_storage_infra.localstores.tlsca import CA_VARIABLES, LocalCA, ServerCert
 
+# Module fixtures for tests over TLS (a generated CA, emulators serving HTTPS, stores applied as declared).
+pytest_plugins = ["support.tls_sites"]
+
 
 def _started(emulator: Emulator) -> Iterator[Emulator]:
     try:

@@ -5,7 +5,13 @@ The same workload runs in a temporary directory on this machine and on the store
 reads and deletes per second, time to first byte (p50, p95) and large-object upload and download throughput.
 Measuring stops at ``--budget`` seconds; every object written is removed afterwards, also after an error or
 Ctrl-C, and what could not be removed is listed. Exit status: 0 measured and cleaned up, 1 an operation failed or
-something was left behind, 2 bad input, 130 interrupted. Nothing printed contains a secret.
+something was left behind, 2 bad input, 3 internal error (one line, and a document with ``--format json``), 130
+interrupted. Nothing printed contains a secret.
+
+``--private-dsn`` / ``--private-dsn-env`` measure the private store instead. ``--timeout`` bounds each wait (for
+a connection and its TLS handshake; for the next bytes of an answer, at least 30 s), never a transfer that keeps
+moving; ``--budget`` ends the run, transfers in flight included. CA bundle, proxies and retries as for
+``check`` (:mod:`divio_storage_infra.connection`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,16 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from divio_storage_infra.cli.check import DEFAULT_ENV, _dsn_from, _parse, _seconds
+from divio_storage_infra.cli.check import (
+    DEFAULT_ENV,
+    PRIVATE_ENV,
+    _dsn_from,
+    _parse,
+    _seconds,
+    add_ca_bundle,
+    internal_error,
+)
+from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.dsn import DsnError
 
 if TYPE_CHECKING:
@@ -88,6 +103,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dsn-env", metavar="NAME", help=f"read the DSN from environment variable NAME ({DEFAULT_ENV})"
     )
+    parser.add_argument("--private-dsn", metavar="DSN", help="measure the private store of this DSN instead")
+    parser.add_argument(
+        "--private-dsn-env",
+        metavar="NAME",
+        help=f"measure the private store whose DSN is in environment variable NAME (e.g. {PRIVATE_ENV}) instead",
+    )
     parser.add_argument(
         "--small-size", type=_size(MAX_SMALL_SIZE), default=4096, metavar="SIZE", help="small object size (4K)"
     )
@@ -109,26 +130,46 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="time for measuring, local disk and store together (default: 60); cleanup comes after it",
     )
     parser.add_argument(
-        "--timeout", type=_seconds, default=5.0, metavar="SECONDS", help="connect timeout per request (default: 5)"
+        "--timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="longest wait for a connection and its TLS handshake (default: 5), and for the next bytes of an answer "
+        "(at least 30); a transfer that keeps moving is never cut by it, only by --budget",
     )
+    add_ca_bundle(parser)
     parser.add_argument(
         "--local-dir", metavar="DIR", help="where the local temporary directory is made (default: the system's)"
     )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Measure, print the report; 0 when complete and clean, 1 otherwise, 130 on Ctrl-C (DsnError for bad input)."""
+def _chosen_dsn(args: argparse.Namespace) -> tuple[str, str]:
+    """The DSN to measure and where it came from: the public store's, or the private store's when asked."""
+    private = args.private_dsn is not None or args.private_dsn_env is not None
+    if private and (args.dsn is not None or args.dsn_env is not None):
+        raise UsageError("give the public store's DSN (--dsn / --dsn-env) or the private one's, not both")
+    if private:
+        dsn = _dsn_from("--private-dsn", args.private_dsn, "--private-dsn-env", args.private_dsn_env, PRIVATE_ENV)
+        return str(dsn), "--private-dsn" if args.private_dsn is not None else "the private store's DSN"
     dsn = _dsn_from("--dsn", args.dsn, "--dsn-env", args.dsn_env, DEFAULT_ENV)
     if dsn is None:
         raise DsnError.one("--dsn", None, f"give --dsn or --dsn-env, or set {DEFAULT_ENV} in the environment")
-    parsed = _parse(dsn, "--dsn" if args.dsn is not None else "the store's DSN")
-    if args.dsn is not None and parsed.has_credentials:
+    return dsn, "--dsn" if args.dsn is not None else "the store's DSN"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure, print the report; 0 when complete and clean, 1 otherwise, 3 internal error, 130 on Ctrl-C
+    (DsnError / UsageError for bad input)."""
+    dsn, where = _chosen_dsn(args)
+    parsed = _parse(dsn, where)
+    if (args.dsn is not None or args.private_dsn is not None) and parsed.has_credentials:
         print(
             f"note: a secret on the command line is visible in shell history and process lists; prefer ${DEFAULT_ENV}",
             file=sys.stderr,
         )
 
+    from divio_storage_infra.connection import settings_from_environment
     from divio_storage_infra.probes.base import Redactor
     from divio_storage_infra.probes.bench import BenchOptions, Interrupted, measure
 
@@ -139,8 +180,8 @@ def run(args: argparse.Namespace) -> int:
         large_count=args.large_count,
         concurrency=args.concurrency,
         budget=args.budget,
-        connect_timeout=args.timeout,
-        read_timeout=max(args.timeout * 4, 30.0),
+        timeout=args.timeout,
+        settings=settings_from_environment(ca_bundle=args.ca_bundle),
     )
     redact = Redactor([parsed.secret, parsed.sas_token, parsed.account_key])
     store = {"dsn": redact(parsed.masked()), "cloud": parsed.cloud, "endpoint": parsed.effective_endpoint_url}
@@ -150,6 +191,12 @@ def run(args: argparse.Namespace) -> int:
         print(redact(render(interrupt.report, store, args.format)))
         print(redact(interrupted_note(interrupt.report)), file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 - a bug must still end in one line and, for json, a document
+        line = internal_error(error, redact)
+        print(line, file=sys.stderr)
+        if args.format == "json":
+            print(json.dumps({"version": JSON_VERSION, "ok": False, "store": store, "error": line[7:]}, sort_keys=True))
+        return 3
     print(redact(render(report, store, args.format)))
     return 0 if report.ok else 1
 

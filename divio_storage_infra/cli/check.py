@@ -18,6 +18,13 @@ Bounds: ``--timeout T`` limits each request as a whole (connecting, the answer a
 server sends it) to T seconds, and each body to 1 MiB. The whole run has a deadline of
 ``(probes + stores) x T + 3`` seconds (:func:`run_deadline`): probes not done by then fail with "deadline"; only
 the removal of the probe object still gets its one request.
+
+Connections (see :mod:`divio_storage_infra.connection`): the CA bundle from ``--ca-bundle``, else
+``AWS_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE``, for every request; proxies from ``HTTPS_PROXY`` /
+``HTTP_PROXY`` / ``NO_PROXY``; no ``.netrc``; throttled requests (500/502/503/504, SlowDown, ServerBusy) and
+dropped keep-alive connections are tried again, waiting what ``Retry-After`` asks, within the bounds above. An
+internal error is exit status 3 with a one-line message (never a traceback); ``--format json`` always prints a
+document.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from divio_storage_infra.cli.errors import UsageError
@@ -35,6 +43,7 @@ from divio_storage_infra.core.rules import check_origin
 from divio_storage_infra.core.sas import WARN_DAYS, assess, token_expiry
 
 if TYPE_CHECKING:
+    from divio_storage_infra.connection import ConnectionSettings
     from divio_storage_infra.probes.base import ProbeOptions, ProbeResult, Role, StoreReport
 
 DEADLINE_SLACK = 3.0
@@ -76,8 +85,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``check`` sub-command's arguments."""
     parser.epilog = (
         f"DSNs are read from ${DEFAULT_ENV} and ${PRIVATE_ENV} when not given as options; prefer that, so "
-        "secrets stay out of shell history and process lists. Exit status: 0 all probes passed, 1 a probe "
-        "failed, 2 bad input."
+        "secrets stay out of shell history and process lists. Proxies come from $HTTPS_PROXY / $HTTP_PROXY / "
+        "$NO_PROXY. Exit status: 0 all probes passed, 1 a probe failed, 2 bad input, 3 internal error, "
+        "130 interrupted."
     )
     parser.add_argument("--dsn", metavar="DSN", help=f"the public store's DSN (default: ${DEFAULT_ENV})")
     parser.add_argument(
@@ -125,7 +135,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DAYS",
         help=f"warn when a DSN's SAS expires within DAYS days (default: {WARN_DAYS}); an expired SAS fails",
     )
+    add_ca_bundle(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+
+
+def add_ca_bundle(parser: argparse.ArgumentParser) -> None:
+    """Add ``--ca-bundle`` (shared with ``bench``)."""
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="PEM file of the CAs to trust for every request (default: $AWS_CA_BUNDLE, $REQUESTS_CA_BUNDLE or "
+        "$SSL_CERT_FILE, the first set; else the SDKs' own CAs)",
+    )
+
+
+def internal_error(error: BaseException, redact: Callable[[str], str]) -> str:
+    """The one line printed for an unexpected failure (exit status 3): its kind and message, secrets masked."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    text = "".join(char for char in redact(text) if char.isprintable())
+    return f"error: internal error (a bug; please report it): {text[:300]}"
 
 
 def warn_days_type(value: str) -> int:
@@ -196,21 +224,53 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
+    from divio_storage_infra.connection import settings_from_environment
+
+    settings = settings_from_environment(ca_bundle=args.ca_bundle)
+    redact = _redactor(stores)
+    reports: list[StoreReport] = []
+    try:
+        code = _probe_all(args, stores, settings, reports)
+    except Exception as error:  # noqa: BLE001 - a bug must still end in one line and, for json, a document
+        line = internal_error(error, redact)
+        print(line, file=sys.stderr)
+        if args.format == "json":
+            print(render_json(reports, error=line.removeprefix("error: ")))
+        return 3
+    if code == 130:
+        if args.format == "json":
+            print(render_json(reports, error="interrupted"))
+        return 130
+    print(render_json(reports) if args.format == "json" else render_table(reports))
+    return code
+
+
+def _redactor(stores: list[tuple[Role, ParsedDsn]]) -> Callable[[str], str]:
+    from divio_storage_infra.probes.base import Redactor
+
+    return Redactor([value for _, p in stores for value in (p.secret, p.sas_token, p.account_key)])
+
+
+def _probe_all(
+    args: argparse.Namespace,
+    stores: list[tuple[Role, ParsedDsn]],
+    settings: ConnectionSettings,
+    reports: list[StoreReport],
+) -> int:
+    """Probe each store into ``reports``; 0 all passed, 1 a probe failed, 130 interrupted (message printed)."""
     # The SDKs are imported here, not at the top: `divio-storage --help` and `dsn` must not pay for them.
-    from divio_storage_infra.probes.base import Interrupted, ProbeOptions
-    from divio_storage_infra.probes.http import Deadline
+    from divio_storage_infra.probes.base import Interrupted, probe_options
 
     origins = tuple(args.origins)
     seconds = run_deadline([role for role, _ in stores], origins, args.timeout, args.fetch_custom_domain)
-    options = ProbeOptions(
+    options = probe_options(
+        timeout=args.timeout,
+        settings=settings,
+        deadline=seconds,
         origins=origins,
         refused_origin=args.refused_origin,
-        connect_timeout=args.timeout,
-        read_timeout=args.timeout,
         fetch_custom_domain=args.fetch_custom_domain,
-        deadline=Deadline(seconds),
     )
-    reports: list[StoreReport] = []
     now = dt.datetime.now(dt.UTC)
     try:
         for role, parsed in stores:
@@ -224,10 +284,6 @@ def run(args: argparse.Namespace) -> int:
     except Interrupted as stop:
         print(stop.message, file=sys.stderr)
         return 130
-    if args.format == "json":
-        print(render_json(reports))
-    else:
-        print(render_table(reports))
     return 0 if all(r.ok for r in reports) else 1
 
 
@@ -266,11 +322,18 @@ def check_store(parsed: ParsedDsn, role: Role, options: ProbeOptions) -> StoreRe
     return StoreReport(role, store.redact(parsed.masked()), parsed.cloud, store.endpoint, results)
 
 
-def render_json(reports: list[StoreReport]) -> str:
-    """The report as JSON: ``{"ok": bool, "stores": [...], "summary": {...}}``, keys sorted (a stable contract)."""
+def render_json(reports: list[StoreReport], *, error: str | None = None) -> str:
+    """The report as JSON: ``{"ok": bool, "stores": [...], "summary": {...}}``, keys sorted (a stable contract);
+    with ``error`` (an internal error, or ``interrupted``) ``ok`` is false and ``error`` says why."""
     probes = [p for r in reports for p in r.probes]
     summary = {status: sum(1 for p in probes if p.status == status) for status in ("pass", "fail", "skip")}
-    document = {"ok": all(r.ok for r in reports), "stores": [r.as_dict() for r in reports], "summary": summary}
+    document: dict[str, object] = {
+        "ok": error is None and all(r.ok for r in reports),
+        "stores": [r.as_dict() for r in reports],
+        "summary": summary,
+    }
+    if error is not None:
+        document["error"] = error
     return json.dumps(document, indent=2, sort_keys=True)
 
 

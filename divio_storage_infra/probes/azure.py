@@ -7,15 +7,9 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
+from divio_storage_infra.connection import container_client
 from divio_storage_infra.core.dsn import ParsedDsn
-from divio_storage_infra.probes.base import (
-    SIGNED_URL_SECONDS,
-    ProbeOptions,
-    Redactor,
-    Role,
-    Unreachable,
-    transport_failure,
-)
+from divio_storage_infra.probes.base import SIGNED_URL_SECONDS, ProbeOptions, Redactor, Role, Unreachable
 
 # Azure error codes, in words; Azurite says AuthorizationFailure where Azure says AuthenticationFailed.
 _ERRORS = {
@@ -36,14 +30,11 @@ _ERRORS = {
 class AzureStore:
     """One container of an ``az://`` DSN, reached with the DSN's account key or SAS.
 
-    The SDK's requests go through a :class:`~.http.BoundedSession` (its transport's session), so every call ends
-    within ``options.read_timeout`` seconds and reads at most ``options.max_body`` bytes.
+    The client is :func:`divio_storage_infra.connection.container_client` with ``options``' connection settings
+    (CA bundle, proxy, retries, no ``.netrc``) and body cap; ``pool`` connections are kept for parallel requests.
     """
 
-    def __init__(self, parsed: ParsedDsn, role: Role, options: ProbeOptions) -> None:
-        from azure.core.pipeline.transport import RequestsTransport
-        from azure.storage.blob import ContainerClient
-
+    def __init__(self, parsed: ParsedDsn, role: Role, options: ProbeOptions, *, pool: int = 10) -> None:
         self.parsed = parsed
         self.role = role
         self.container = str(parsed.container)
@@ -61,15 +52,14 @@ class AzureStore:
             credential = {"account_name": self.account, "account_key": parsed.account_key}
         elif sas is not None:
             credential = sas
-        self.client: Any = ContainerClient(
-            self.endpoint,
-            self.container,
+        self.client: Any = container_client(
+            options.settings,
+            options.retrying,
+            endpoint=self.endpoint,
+            container=self.container,
             credential=credential,
-            connection_timeout=options.connect_timeout,
-            read_timeout=options.read_timeout,
-            # No retries: a refused or silent endpoint should be reported in seconds, not after backoff.
-            retry_total=0,
-            transport=RequestsTransport(session=options.session(), use_env_settings=False),
+            max_body=options.max_body,
+            pool=pool,
         )
 
     def check_credentials(self) -> str | None:
@@ -131,9 +121,6 @@ class AzureStore:
         """The error in one line from its code (never its raw text); Unreachable for connection problems."""
         from azure.core import exceptions as ax
 
-        transport = transport_failure(error, self.endpoint, self.options.read_timeout)
-        if transport is not None:
-            return transport
         if isinstance(error, ax.ServiceRequestError):
             raise Unreachable(f"cannot reach {self.endpoint}: connection refused, timed out or host not resolved")
         if isinstance(error, ax.ServiceResponseError):

@@ -4,10 +4,12 @@ A store adapter (S3 or Azure) knows how to write, read, delete and sign with the
 explain its cloud's errors; :func:`probe_store` runs the same sequence on either and always tries to delete
 the probe object it wrote, whatever failed in between.
 
-Bounds: every HTTP request (the SDKs' too, see :mod:`.http`) ends within ``ProbeOptions.read_timeout`` seconds
-and reads at most ``ProbeOptions.max_body`` bytes; a shared :class:`Deadline` ends the whole run, after which the
-remaining probes fail with "deadline" and only the clean-up still gets one request. Every detail is one line,
-length-capped, without control characters, with secrets and anything shaped like a signature masked.
+Bounds: every request (the SDKs' too) ends within ``ProbeOptions.timeout`` seconds, wall-clock, and reads at
+most ``ProbeOptions.max_body`` bytes; the run's :class:`~divio_storage_infra.connection.Cutoff` ends the whole
+run, after which the remaining probes fail with "deadline" and only the clean-up still gets one request. Every
+request trusts the CA bundle and uses the proxy of ``ProbeOptions.settings`` and is retried when the store
+throttles (see :mod:`divio_storage_infra.connection`). Every detail is one line, length-capped, without control
+characters, with secrets and anything shaped like a signature masked.
 """
 
 from __future__ import annotations
@@ -17,26 +19,27 @@ import datetime as dt
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 
-from divio_storage_infra.core.masking import SecretMask
-from divio_storage_infra.probes.http import (
+from divio_storage_infra.connection import (
     DEFAULT_MAX_BODY,
-    BodyTooLarge,
-    BoundedSession,
-    CannotConnect,
-    Deadline,
-    DeadlineExceeded,
-    NotHttp,
-    find_cause,
+    ConnectionSettings,
+    Cutoff,
+    Retrying,
+    describe,
+    http_session,
+    send_anonymous,
 )
+from divio_storage_infra.core.masking import SecretMask
+
+T = TypeVar("T")
 
 Status = Literal["pass", "fail", "skip"]
 Role = Literal["public", "private"]
@@ -207,26 +210,59 @@ class StoreClient(Protocol):
 class ProbeOptions:
     """How to probe: origins that must be allowed / refused, bounds, whether to fetch the custom domain.
 
-    ``connect_timeout`` (s) bounds connecting; ``read_timeout`` (s) bounds each whole request, wall-clock
-    (connect, answer and body); ``max_body`` (bytes) caps every response body; ``deadline`` ends the run.
+    ``timeout`` (s) bounds each whole request, wall-clock (connect, TLS, answer and body, retries included);
+    ``max_body`` (bytes) caps every answer (None: no cap, for transfers); ``settings`` says how to reach the store
+    (CA bundle, proxy, per-socket timeouts, attempts); ``cutoff`` ends requests at their time and holds the run's
+    deadline.
     """
 
     origins: tuple[str, ...] = ()
     refused_origin: str = DEFAULT_REFUSED_ORIGIN
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0
+    timeout: float = 20.0
     fetch_custom_domain: bool = False
-    max_body: int = DEFAULT_MAX_BODY
-    deadline: Deadline | None = None
+    max_body: int | None = DEFAULT_MAX_BODY
+    settings: ConnectionSettings = field(default_factory=ConnectionSettings)
+    cutoff: Cutoff = field(default_factory=Cutoff)
+    retrying: Retrying = field(init=False)
 
-    def session(self) -> BoundedSession:
-        """A session with these bounds (the run's deadline included)."""
-        return BoundedSession(
-            connect_timeout=self.connect_timeout,
-            request_timeout=self.read_timeout,
-            max_body=self.max_body,
-            deadline=self.deadline,
-        )
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retrying", Retrying(self.settings, self.cutoff))
+
+    def session(self) -> requests.Session:
+        """A session for anonymous requests with these settings and body cap."""
+        return http_session(self.settings, max_body=self.max_body)
+
+
+def probe_options(
+    *,
+    timeout: float,
+    settings: ConnectionSettings | None = None,
+    deadline: float | None = None,
+    origins: tuple[str, ...] = (),
+    refused_origin: str = DEFAULT_REFUSED_ORIGIN,
+    fetch_custom_domain: bool = False,
+) -> ProbeOptions:
+    """Options for ``check``: each request ends within ``timeout`` s and the run within ``deadline`` s (from
+    now); each socket waits a little longer than ``timeout``, so the wall-clock bound is what reports a slow
+    server, in its own words."""
+    base = settings or ConnectionSettings()
+    socket_level = ConnectionSettings(
+        ca_bundle=base.ca_bundle,
+        ca_source=base.ca_source,
+        connect_timeout=timeout,
+        read_timeout=timeout + 1.0,
+        attempts=base.attempts,
+        max_retry_wait=base.max_retry_wait,
+        environ=base.environ,
+    )
+    return ProbeOptions(
+        origins=origins,
+        refused_origin=refused_origin,
+        timeout=timeout,
+        fetch_custom_domain=fetch_custom_domain,
+        settings=socket_level,
+        cutoff=Cutoff(deadline),
+    )
 
 
 def new_key(prefix: str) -> str:
@@ -241,48 +277,6 @@ def shown(url: str) -> str:
     return parts._replace(query="", fragment="").geturl() + (" (signed query string hidden)" if parts.query else "")
 
 
-def http_failure(error: requests.RequestException, url: str, timeout: float, *, target: str | None = None) -> str:
-    """Words for a failed request, never the request's own message (it repeats the URL's query); ``target``
-    names the server (default: the URL's host and port)."""
-    target = target or urlsplit(url).netloc
-    if isinstance(error, DeadlineExceeded):
-        if error.limit + 0.05 < timeout:
-            return f"{target} did not finish answering before the run's deadline"
-        return f"{target} did not finish answering within {timeout:g} s (the deadline per request, --timeout)"
-    if isinstance(error, BodyTooLarge):
-        return f"{target} sent an answer too large to be a probe's: {error}"
-    if isinstance(error, NotHttp):
-        return f"{target} answered, but {error}"
-    if isinstance(error, requests.ConnectTimeout):
-        return f"cannot reach {target}: no answer within {timeout:g} s"
-    if isinstance(error, requests.Timeout):
-        return f"{target} accepted the connection but sent no answer in time"
-    if isinstance(error, CannotConnect):
-        if error.unresolved:
-            return f"cannot resolve {urlsplit(url).hostname}: DNS has no record for it (yet)"
-        return f"cannot reach {target}: {error}"
-    if isinstance(error, requests.ConnectionError):
-        return f"{target} broke the connection off: {error}"
-    return f"request to {target} failed: {type(error).__name__}"
-
-
-def transport_failure(error: BaseException, endpoint: str, timeout: float) -> str | None:
-    """Words for an SDK call that failed in the HTTP exchange itself (found anywhere in the SDK's wrapping), None
-    for other failures; raises :class:`Unreachable` when nothing answered at all."""
-    cause = find_cause(error, (requests.RequestException,))
-    if not isinstance(cause, requests.RequestException):
-        return None
-    words = http_failure(cause, endpoint, timeout, target=endpoint)
-    if is_unreachable(cause):
-        raise Unreachable(words)
-    return words
-
-
-def is_unreachable(error: BaseException) -> bool:
-    """True when nothing answered at all (refused, unresolved, connect timeout): later probes would not either."""
-    return isinstance(error, CannotConnect | requests.ConnectTimeout)
-
-
 def _status(response: requests.Response) -> str:
     # The standard phrase: emulators put whole error messages (or shout) in the reason phrase.
     try:
@@ -292,24 +286,18 @@ def _status(response: requests.Response) -> str:
     return f"{response.status_code} {phrase}".strip()
 
 
-@contextmanager
-def _session(options: ProbeOptions) -> Iterator[requests.Session]:
-    # A bounded session that ignores ~/.netrc and proxies' auth: an anonymous probe must stay anonymous.
-    with options.session() as session:
-        yield session
-
-
 def anonymous_get(url: str, options: ProbeOptions) -> requests.Response:
-    """GET ``url`` without any credential, as a visitor's browser would (bounded: see :class:`BoundedSession`)."""
-    with _session(options) as session:
-        return session.get(url, allow_redirects=False)
+    """GET ``url`` without any credential, as a visitor's browser would (bounded by ``options``)."""
+    with options.session() as session:
+        return send_anonymous(session, "GET", url, settings=options.settings, retrying=options.retrying)
 
 
 def preflight(url: str, origin: str, options: ProbeOptions) -> requests.Response:
     """The CORS preflight a browser sends before a cross-origin GET from ``origin`` (bounded)."""
-    with _session(options) as session:
-        return session.options(
-            url, headers={"Origin": origin, "Access-Control-Request-Method": "GET"}, allow_redirects=False
+    headers = {"Origin": origin, "Access-Control-Request-Method": "GET"}
+    with options.session() as session:
+        return send_anonymous(
+            session, "OPTIONS", url, settings=options.settings, retrying=options.retrying, headers=headers
         )
 
 
@@ -334,6 +322,10 @@ def location(store: StoreClient) -> str:
     return store.endpoint
 
 
+class ProbeFailed(Exception):
+    """An operation of a probe failed; the message says why in words (already explained, not yet redacted)."""
+
+
 class _Run:
     """Collects results of one store; every detail goes through the store's redaction and is made one line."""
 
@@ -351,21 +343,44 @@ class _Run:
 
     def out_of_time(self, name: str) -> bool:
         """True (after recording the failure) when the run's deadline has passed before probe ``name``."""
-        deadline = self.options.deadline
-        if deadline is None or not deadline.passed:
+        cutoff = self.options.cutoff
+        if not cutoff.passed:
             return False
-        self.add(name, "fail", f"not run: the run's deadline ({deadline.seconds:g} s) passed before this probe")
+        self.add(name, "fail", f"not run: the run's deadline ({cutoff.seconds:g} s) passed before this probe")
         return True
 
     def gone(self, name: str) -> bool:
-        """True (after recording why) when probe ``name`` cannot run: endpoint unreachable or deadline passed."""
+        """True (after recording why) when probe ``name`` cannot run: endpoint unusable or deadline passed."""
         if self.unreachable:
-            self.skip(name, f"{self.store.endpoint} is unreachable")
+            self.skip(name, f"{self.store.endpoint} cannot be reached (see the first failure)")
             return True
         return self.out_of_time(name)
 
-    def error(self, error: Exception) -> str:
-        """Explain an SDK failure; remember an unreachable endpoint so later probes do not wait for it again."""
+    def call(self, operation: Callable[[], T], url: str | None = None) -> T:
+        """``operation()`` within one request's time (:attr:`ProbeOptions.timeout`); :class:`ProbeFailed` with
+        the failure in words when it fails (``url``: where it went, default the store's endpoint)."""
+        with self.options.cutoff.window(self.options.timeout) as window:
+            try:
+                result = operation()
+                if window.expired:
+                    # Cut at the deadline, the answer may have been taken for complete while it was cut short.
+                    raise TimeoutError("cut at the end of the request's time")
+                return result
+            except Exception as error:  # noqa: BLE001 - every failure becomes a reason in the table
+                failure = describe(
+                    error,
+                    url=url or self.store.endpoint,
+                    settings=self.options.settings,
+                    window=window,
+                    target=None if url else self.store.endpoint,
+                )
+                if failure is None:
+                    raise ProbeFailed(self._explained(error)) from None
+                if failure.unreachable:
+                    self.unreachable = failure.words
+                raise ProbeFailed(failure.words) from None
+
+    def _explained(self, error: Exception) -> str:
         try:
             return self.store.explain(error)
         except Unreachable as gone:
@@ -380,6 +395,9 @@ def probe_store(store: StoreClient, options: ProbeOptions) -> list[ProbeResult]:
     Private store: write, read, anonymous-refused, signed-read, delete. Ctrl-C stops the probes, removes the
     probe object and raises :class:`Interrupted` saying what was removed or what is left.
     """
+    # The run's deadline counts from the first probe: setting up SDK clients (imports, service models) is not the
+    # store's time, and takes seconds on a busy machine.
+    options.cutoff.start()
     run = _Run(store, options)
     key = new_key(store.key_prefix)
     body = f"divio-storage check probe {key}\n".encode()
@@ -388,7 +406,7 @@ def probe_store(store: StoreClient, options: ProbeOptions) -> list[ProbeResult]:
         _probe(run, store, options, key, body, state)
         _cleanup(run, store, key, **state)
     except KeyboardInterrupt:
-        raise Interrupted(_interrupted_cleanup(store, options, key, **state)) from None
+        raise Interrupted(_interrupted_cleanup(run, store, key, **state)) from None
     return run.results
 
 
@@ -399,43 +417,39 @@ def _probe(run: _Run, store: StoreClient, options: ProbeOptions, key: str, body:
     elif not run.out_of_time("write"):
         state["attempted"] = True
         try:
-            store.write(key, body)
-        except Exception as error:  # noqa: BLE001 - every SDK failure becomes a reason in the table
-            run.add("write", "fail", f"cannot write {key}: {run.error(error)}")
+            run.call(lambda: store.write(key, body))
+        except ProbeFailed as failed:
+            run.add("write", "fail", f"cannot write {key}: {failed}")
         else:
             state["written"] = True
             run.add("write", "pass", f"wrote {key} ({len(body)} bytes) with the DSN's credential")
     _after_write(run, store, options, key, body, state["written"])
 
 
-def _interrupted_cleanup(store: StoreClient, options: ProbeOptions, key: str, *, written: bool, attempted: bool) -> str:
+def _interrupted_cleanup(run: _Run, store: StoreClient, key: str, *, written: bool, attempted: bool) -> str:
     """Remove the probe object after Ctrl-C (one bounded attempt) and say what happened, in one line."""
     where = location(store)
     if not written and not attempted:
         return "interrupted: nothing was written"
-    if options.deadline is not None:
-        options.deadline.grant(options.read_timeout)
+    run.options.cutoff.extend(run.options.timeout)
     try:
-        store.delete(key)
+        run.call(lambda: store.delete(key))
     except KeyboardInterrupt:
         return f"interrupted twice: the probe object may be left: {where}, key {key}; remove it by hand"
-    except Exception as error:  # noqa: BLE001 - the message says what is left instead
-        why = one_line(store.redact(_explained(store, error)), 200)
+    except ProbeFailed as failed:
+        why = one_line(store.redact(str(failed)), 200)
         return f"interrupted: the probe object may be left ({why}): {where}, key {key}; remove it by hand"
     return f"interrupted: removed the probe object {key} from {where}"
-
-
-def _explained(store: StoreClient, error: Exception) -> str:
-    try:
-        return store.explain(error)
-    except Unreachable as gone:
-        return str(gone)
 
 
 def _after_write(run: _Run, store: StoreClient, options: ProbeOptions, key: str, body: bytes, written: bool) -> None:
     object_probes = ["read", "public-read"] if store.role == "public" else ["read", "anonymous-refused", "signed-read"]
     if not written:
-        why = f"{store.endpoint} is unreachable" if run.unreachable else "the probe object could not be written"
+        why = (
+            f"{store.endpoint} cannot be reached (see the first failure)"
+            if run.unreachable
+            else ("the probe object could not be written")
+        )
         for name in object_probes:
             run.skip(name, why)
     else:
@@ -453,9 +467,9 @@ def _read(run: _Run, store: StoreClient, key: str, body: bytes) -> None:
     if run.gone("read"):
         return
     try:
-        got = store.read(key)
-    except Exception as error:  # noqa: BLE001
-        run.add("read", "fail", f"cannot read {key} back: {run.error(error)}")
+        got = run.call(lambda: store.read(key))
+    except ProbeFailed as failed:
+        run.add("read", "fail", f"cannot read {key} back: {failed}")
         return
     if got != body:
         run.add("read", "fail", f"read {len(got)} bytes back, not the {len(body)} bytes written")
@@ -468,12 +482,9 @@ def _fetch(run: _Run, name: str, url: str, options: ProbeOptions) -> requests.Re
     if run.gone(name):
         return None
     try:
-        return anonymous_get(url, options)
-    except requests.RequestException as error:
-        why = http_failure(error, url, options.read_timeout)
-        if is_unreachable(error):
-            run.unreachable = why
-        run.add(name, "fail", f"GET {shown(url)}: {why}")
+        return run.call(lambda: anonymous_get(url, options), url=url)
+    except ProbeFailed as failed:
+        run.add(name, "fail", f"GET {shown(url)}: {failed}")
         return None
 
 
@@ -546,9 +557,9 @@ def _signed_read(run: _Run, store: StoreClient, options: ProbeOptions, key: str,
     if run.gone("signed-read"):
         return
     try:
-        url = store.signed_url(key)
-    except Exception as error:  # noqa: BLE001
-        run.add("signed-read", "fail", f"cannot sign a URL for {key}: {run.error(error)}")
+        url = run.call(lambda: store.signed_url(key))
+    except ProbeFailed as failed:
+        run.add("signed-read", "fail", f"cannot sign a URL for {key}: {failed}")
         return
     response = _fetch(run, "signed-read", url, options)
     if response is None:
@@ -578,55 +589,72 @@ def _cors(run: _Run, store: StoreClient, options: ProbeOptions, key: str) -> Non
         if run.gone(name):
             continue
         try:
-            response = preflight(url, origin, options)
-        except requests.RequestException as error:
-            why = http_failure(error, url, options.read_timeout)
-            if is_unreachable(error):
-                run.unreachable = why
-            run.add(name, "fail", f"preflight OPTIONS {shown(url)}: {why}")
+            response = run.call(lambda origin=origin: preflight(url, origin, options), url=url)  # type: ignore[misc]
+        except ProbeFailed as failed:
+            run.add(name, "fail", f"preflight OPTIONS {shown(url)}: {failed}")
             continue
-        allowed = _allowed_origin(response, origin)
-        said = f"preflight for GET from {origin} -> {_status(response)}"
-        if must_allow and allowed is not None:
-            run.add(name, "pass", f"{said}, Access-Control-Allow-Origin: {allowed}")
-        elif must_allow:
-            run.add(
-                name,
-                "fail",
-                f"{said}, not allowed: browsers on {origin} cannot load media with CORS; add it to corsOrigins",
-            )
-        elif allowed is None and _refusal(response):
-            run.add(name, "pass", f"{said}, refused as it should be")
-        elif allowed is None:
-            run.add(
-                name,
-                "fail",
-                f"{said}: expected a refusal (403), got something else, so the CORS rules were not checked",
-            )
-        else:
-            run.add(
-                name,
-                "fail",
-                f"{said}, allowed (Access-Control-Allow-Origin: {allowed}): any website may read the media "
-                "through visitors' browsers; list only the website's own origins in corsOrigins",
-            )
+        _judge_preflight(run, name, origin, must_allow, response)
+
+
+def _judge_preflight(run: _Run, name: str, origin: str, must_allow: bool, response: requests.Response) -> None:
+    allowed = _allowed_origin(response, origin)
+    said = f"preflight for GET from {origin} -> {_answer(response)}"
+    if must_allow and allowed is not None:
+        run.add(name, "pass", f"{said}, Access-Control-Allow-Origin: {allowed}")
+    elif must_allow:
+        advice = f"browsers on {origin} cannot load media with CORS; add it to corsOrigins"
+        run.add(name, "fail", f"{said}, not allowed: {advice}")
+    elif allowed is None and _cors_refusal(response):
+        run.add(name, "pass", f"{said}, refused as it should be")
+    elif allowed is None:
+        run.add(
+            name,
+            "fail",
+            f"{said}: expected a refusal (403, or a 2xx answer without Access-Control-Allow-Origin), got something "
+            "else, so the CORS rules were not checked",
+        )
+    else:
+        run.add(
+            name,
+            "fail",
+            f"{said}, allowed (Access-Control-Allow-Origin: {allowed}): any website may read the media "
+            "through visitors' browsers; list only the website's own origins in corsOrigins",
+        )
+
+
+def _cors_refusal(response: requests.Response) -> bool:
+    """A refusal as S3 and Azure give it: 403, or a 2xx answer without a matching Access-Control-Allow-Origin
+    (the caller has checked the header); a 400, a 404 or a 5xx is something else."""
+    return response.status_code == 403 or 200 <= response.status_code < 300
+
+
+_CODE_RE = re.compile(r"<Code>([A-Za-z0-9_.-]{1,64})</Code>")
+
+
+def _answer(response: requests.Response) -> str:
+    """The status with the store's error code, if it named one (S3's XML ``Code``, Azure's ``x-ms-error-code``)."""
+    code = response.headers.get("x-ms-error-code")
+    if not code:
+        match = _CODE_RE.search(response.content[:4096].decode("utf-8", "replace"))
+        code = match.group(1) if match else None
+    return _status(response) + (f" ({code[:64]})" if code else "")
 
 
 def _cleanup(run: _Run, store: StoreClient, key: str, *, written: bool, attempted: bool) -> None:
     # The clean-up gets one request even after the run's deadline: a probe object left behind is worse than a
     # run that ends one timeout later.
-    if run.options.deadline is not None and (written or attempted):
-        run.options.deadline.grant(run.options.read_timeout)
+    if written or attempted:
+        run.options.cutoff.extend(run.options.timeout)
     if not written:
         # A write that failed half-way (a timeout after the upload arrived) may still have left the object.
         if attempted and not run.unreachable:
-            with suppress(Exception):
-                store.delete(key)
+            with suppress(ProbeFailed):
+                run.call(lambda: store.delete(key))
         run.skip("delete", "nothing was written")
         return
     try:
-        store.delete(key)
-    except Exception as error:  # noqa: BLE001
-        run.add("delete", "fail", f"cannot delete {key} from {location(store)}, remove it by hand: {run.error(error)}")
+        run.call(lambda: store.delete(key))
+    except ProbeFailed as failed:
+        run.add("delete", "fail", f"cannot delete {key} from {location(store)}, remove it by hand: {failed}")
         return
     run.add("delete", "pass", f"deleted {key}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from divio_storage_infra.connection import ConnectionSettings, Cutoff, describe, never_sent
 from divio_storage_infra.core.dsn import ParsedDsn
 from divio_storage_infra.probes.base import ProbeOptions, Unreachable
 
@@ -32,12 +33,19 @@ SMALL_RATIO = 10.0
 LARGE_RATIO = 5.0
 SLOW_FIRST_BYTE_MS = 50.0
 
+ANSWER_WAIT = 30.0
+"""Seconds bench waits for the next bytes of an answer at least (``--timeout`` when longer); ``--budget`` still
+ends the run on time."""
+
 Unit = Literal["ops/s", "ms", "MB/s"]
 
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """The workload: object sizes (bytes), counts, parallel requests and the time budget (seconds)."""
+    """The workload: object sizes (bytes), counts, parallel requests and the time budget (seconds, transfers in
+    flight included); ``timeout`` (s) bounds each wait for a connection and its TLS handshake, and for the next
+    bytes of an answer (at least :data:`ANSWER_WAIT`), never a transfer that keeps moving; ``settings``: CA
+    bundle, proxy and retries (their timeouts are replaced)."""
 
     small_size: int = 4 * 1024
     small_count: int = 100
@@ -45,8 +53,8 @@ class BenchOptions:
     large_count: int = 2
     concurrency: int = 8
     budget: float = 60.0
-    connect_timeout: float = 5.0
-    read_timeout: float = 60.0
+    timeout: float = 5.0
+    settings: ConnectionSettings = field(default_factory=ConnectionSettings)
 
 
 class Target(Protocol):
@@ -179,25 +187,14 @@ class LocalDir:
 
 
 class S3Target:
-    """The bucket of an S3 DSN through the ``check`` adapter, with a connection per parallel request."""
+    """The bucket of an S3 DSN through the ``check`` adapter, without a body cap, a connection per parallel request."""
 
     def __init__(self, parsed: ParsedDsn, options: BenchOptions) -> None:
-        import boto3
-        from botocore.config import Config
-
         from divio_storage_infra.probes.s3 import S3Store
 
-        self.store = S3Store(parsed, "public", _probe_options(options))
-        # The adapter's client keeps boto3's ten pooled connections; parallel requests beyond that would queue.
-        config = self.store.client.meta.config.merge(Config(max_pool_connections=max(10, options.concurrency)))
-        self.store.client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.store.endpoint,
-            region_name=parsed.region or "us-east-1",
-            aws_access_key_id=parsed.access_key_id,
-            aws_secret_access_key=parsed.secret,
-            config=config,
-        )
+        self.store = S3Store(parsed, "public", _probe_options(options), pool=max(10, options.concurrency))
+        self.cutoff = self.store.options.cutoff
+        """Ends the transfers in flight when the budget is up."""
         self.endpoint = self.store.endpoint
         self.key_prefix = self.store.key_prefix
         self.redact: Callable[[str], str] = self.store.redact
@@ -228,7 +225,9 @@ class AzureTarget:
     def __init__(self, parsed: ParsedDsn, options: BenchOptions) -> None:
         from divio_storage_infra.probes.azure import AzureStore
 
-        self.store = AzureStore(parsed, "public", _probe_options(options))
+        self.store = AzureStore(parsed, "public", _probe_options(options), pool=max(10, options.concurrency))
+        self.cutoff = self.store.options.cutoff
+        """Ends the transfers in flight when the budget is up."""
         self.endpoint = self.store.endpoint
         self.key_prefix = self.store.key_prefix
         self.redact: Callable[[str], str] = self.store.redact
@@ -257,7 +256,19 @@ class AzureTarget:
 
 
 def _probe_options(options: BenchOptions) -> ProbeOptions:
-    return ProbeOptions(connect_timeout=options.connect_timeout, read_timeout=options.read_timeout)
+    # No body cap (objects of any size) and timeouts that bound waiting only; the budget's cut ends the rest. The
+    # wait for an answer gets at least ANSWER_WAIT: after an upload the last bytes may still be queued on a slow
+    # link (megabytes of socket buffers), and the answer cannot come before they arrive.
+    settings = ConnectionSettings(
+        ca_bundle=options.settings.ca_bundle,
+        ca_source=options.settings.ca_source,
+        connect_timeout=options.timeout,
+        read_timeout=max(options.timeout, ANSWER_WAIT),
+        attempts=options.settings.attempts,
+        max_retry_wait=options.settings.max_retry_wait,
+        environ=options.settings.environ,
+    )
+    return ProbeOptions(timeout=options.timeout, max_body=None, settings=settings)
 
 
 def open_store(parsed: ParsedDsn, options: BenchOptions) -> S3Target | AzureTarget:
@@ -284,10 +295,15 @@ class _Phase:
 
 
 class Runner:
-    """Runs operations on ``concurrency`` threads until they are done, one fails, the deadline passes, or Ctrl-C."""
+    """Runs operations on ``concurrency`` threads until they are done, one fails, the deadline passes, or Ctrl-C.
 
-    def __init__(self, concurrency: int) -> None:
+    With a ``cutoff``, the workers' sockets are watched, and an operation that fails after the cutoff cut the
+    transfers (the budget is up) ends the phase without being an error.
+    """
+
+    def __init__(self, concurrency: int, cutoff: Cutoff | None = None) -> None:
         self.concurrency = concurrency
+        self.cutoff = cutoff
         self.stop = threading.Event()
         self.error: BaseException | None = None
 
@@ -297,7 +313,7 @@ class Runner:
         pending: Iterator[str] = iter(items)
         lock = threading.Lock()
 
-        def worker() -> None:
+        def work() -> None:
             while not self.stop.is_set():
                 if time.monotonic() >= deadline:
                     return
@@ -309,13 +325,21 @@ class Runner:
                     sample = operation(item)
                 except Exception as error:  # noqa: BLE001 - reported by the caller, which stops measuring
                     with lock:
-                        self.error = self.error or error
+                        if self.cutoff is None or self.cutoff.cut_reason is None:
+                            self.error = self.error or error
                     self.stop.set()
                     return
                 with lock:
                     phase.done += 1
                     if sample is not None:
                         phase.samples.append(sample)
+
+        def worker() -> None:
+            if self.cutoff is None:
+                work()
+                return
+            with self.cutoff.watching():
+                work()
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(self.concurrency, len(items)))]
         start = time.perf_counter()
@@ -376,14 +400,21 @@ _SHARES = (0.25, 0.25, 0.2, 0.2, 0.1)
 class _Measure:
     """One target's phases, filling one side (``store`` or ``local``) of the figures."""
 
-    def __init__(self, target: Target, side: Literal["store", "local"], report: BenchReport, deadline: float) -> None:
+    def __init__(
+        self,
+        target: Target,
+        side: Literal["store", "local"],
+        report: BenchReport,
+        deadline: float,
+        cutoff: Cutoff | None = None,
+    ) -> None:
         self.target = target
         self.side = side
         self.report = report
         self.deadline = deadline
-        self.runner = Runner(report.options.concurrency)
+        self.runner = Runner(report.options.concurrency, cutoff)
         self.written: set[str] = set()
-        """Keys that may exist now (written or being written, not yet deleted)."""
+        """Keys that may exist now (written, or being written and possibly arrived; not yet deleted)."""
         self.ever_written: set[str] = set()
 
     def _set(self, name: str, value: float | None, samples: int) -> None:
@@ -403,10 +434,16 @@ class _Measure:
 
     def _write(self, body: bytes) -> Callable[[str], None]:
         def write(key: str) -> None:
-            # Remembered before the request: a write cut short may still have arrived.
+            # Remembered before the request: a write cut short may still have arrived. Forgotten again when it
+            # cannot have (no connection or TLS session was made), so the clean-up names only what may exist.
             self.written.add(key)
+            try:
+                self.target.write(key, body)
+            except Exception as error:
+                if never_sent(error):
+                    self.written.discard(key)
+                raise
             self.ever_written.add(key)
-            self.target.write(key, body)
 
         return write
 
@@ -513,11 +550,8 @@ def measure(
             local_measure.run(work)
         if local_measure.runner.error is not None:
             report.errors.append(f"local disk: {local_measure.runner.error}")
-        measurer = _Measure(store, "store", report, started + options.budget)
-        try:
-            measurer.run(work)
-        except _Stop:
-            report.errors.append(_explain(store, measurer.runner.error))
+        measurer = _Measure(store, "store", report, started + options.budget, getattr(store, "cutoff", None))
+        _measure_store(measurer, work, report, started + options.budget)
     except KeyboardInterrupt:
         report.interrupted = True
         _finish(report, local, store, measurer, started)
@@ -526,9 +560,33 @@ def measure(
     return report
 
 
+def _measure_store(measurer: _Measure, work: _Workload, report: BenchReport, ends: float) -> None:
+    """The store's phases, with every transfer still in flight cut when the budget is up (``ends``, monotonic)."""
+    cutoff = measurer.runner.cutoff
+    timer = None
+    if cutoff is not None:
+        timer = threading.Timer(max(0.0, ends - time.monotonic()), cutoff.cut, args=("budget",))
+        timer.daemon = True
+        timer.start()
+    try:
+        measurer.run(work)
+    except _Stop:
+        report.errors.append(_explain(measurer.target, measurer.runner.error))
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if cutoff is not None and cutoff.cut_reason is not None:
+        report.budget_reached = True
+
+
 def _explain(store: Any, error: BaseException | None) -> str:
     if error is None:
         return "an operation failed"
+    options = getattr(getattr(store, "store", None), "options", None)
+    if isinstance(error, Exception) and options is not None:
+        failure = describe(error, url=store.endpoint, settings=options.settings, target=store.endpoint)
+        if failure is not None:
+            return failure.words
     if isinstance(error, Exception):
         try:
             return str(store.explain(error))
@@ -541,7 +599,7 @@ def _finish(report: BenchReport, local: LocalDir, store: Any, measurer: _Measure
     report.elapsed = time.monotonic() - started
     if measurer is not None:
         report.written = len(measurer.ever_written)
-        report.left = cleanup(store, measurer.written, report.options.concurrency, report.options.read_timeout + 30)
+        report.left = cleanup(store, measurer.written, report.options.concurrency, report.options.timeout + 30)
     if not local.remove():
         report.left.append(f"{local.path} (local directory)")
     report.advice = advise(report)

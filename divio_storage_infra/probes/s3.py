@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 from urllib.parse import quote
 
+from divio_storage_infra.connection import s3_client
 from divio_storage_infra.core.dsn import ParsedDsn
-from divio_storage_infra.probes.base import (
-    SIGNED_URL_SECONDS,
-    ProbeOptions,
-    Redactor,
-    Role,
-    Unreachable,
-    transport_failure,
-)
-from divio_storage_infra.probes.http import header_items
+from divio_storage_infra.probes.base import SIGNED_URL_SECONDS, ProbeOptions, Redactor, Role, Unreachable
 
 # Error codes that mean the key pair itself was refused, not merely lacking a right.
 _BAD_CREDENTIALS = {
@@ -29,14 +23,11 @@ _BAD_CREDENTIALS = {
 class S3Store:
     """One bucket of an ``s3://`` DSN, reached with the DSN's key pair (or the environment's, without one).
 
-    boto3 signs each request; the request itself goes through a :class:`~.http.BoundedSession` (a ``before-send``
-    hook), so every call ends within ``options.read_timeout`` seconds and reads at most ``options.max_body`` bytes.
+    The client is :func:`divio_storage_infra.connection.s3_client` with ``options``' connection settings (CA
+    bundle, proxy, retries) and body cap; ``pool`` connections are kept for parallel requests.
     """
 
-    def __init__(self, parsed: ParsedDsn, role: Role, options: ProbeOptions) -> None:
-        import boto3
-        from botocore.config import Config
-
+    def __init__(self, parsed: ParsedDsn, role: Role, options: ProbeOptions, *, pool: int = 10) -> None:
         self.parsed = parsed
         self.role = role
         self.bucket = str(parsed.bucket)
@@ -46,35 +37,19 @@ class S3Store:
         self.addressing = "path" if parsed.endpoint_url else (parsed.addressing_style or "auto")
         self.redact = Redactor([parsed.secret])
         self.options = options
-        self.http = options.session()
-        config = Config(
-            connect_timeout=options.connect_timeout,
-            read_timeout=options.read_timeout,
-            # One attempt: a refused or silent endpoint should be reported in seconds, not after backoff.
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            s3={"addressing_style": self.addressing},
-            signature_version=parsed.auth or "s3v4",
-        )
-        session = boto3.session.Session()
-        self.client: Any = session.client(
-            "s3",
+        self.client: Any = s3_client(
+            options.settings,
+            options.retrying,
             endpoint_url=self.endpoint,
-            region_name=parsed.region or "us-east-1",
-            aws_access_key_id=parsed.access_key_id,
-            aws_secret_access_key=parsed.secret,
-            config=config,
+            proxy_url=self.endpoint,
+            region=parsed.region or "us-east-1",
+            access_key_id=parsed.access_key_id,
+            secret_access_key=parsed.secret,
+            addressing_style=self.addressing,
+            signature_version=parsed.auth or "s3v4",
+            max_pool_connections=pool,
+            max_body=options.max_body,
         )
-        self.client.meta.events.register("before-send.s3", self._send)
-
-    def _send(self, request: Any, **_: Any) -> Any:
-        """Send a signed request through the bounded session and hand botocore the (fully read) response."""
-        from botocore.awsrequest import AWSResponse
-
-        headers = header_items(request.headers)
-        # http.client does not wait for "100 Continue"; without the header the body simply follows.
-        headers.pop("Expect", None)
-        response = self.http.request(request.method, request.url, headers=headers, data=request.body)
-        return AWSResponse(request.url, response.status_code, response.headers, response.raw)
 
     def check_credentials(self) -> str | None:
         """None: without a key pair in the DSN, boto3's own chain (role, environment) is what the app uses too."""
@@ -86,7 +61,9 @@ class S3Store:
         acl = self.parsed.effective_acl
         if acl is not None:
             extra["ACL"] = acl
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="text/plain", **extra)
+        # A file, not bytes: the body then goes out in blocks, each send bounded by the timeout on its own, so a
+        # slow link that keeps moving never times out (one sendall of the whole body would be bounded in total).
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=io.BytesIO(body), ContentType="text/plain", **extra)
 
     def read(self, key: str) -> bytes:
         """GET with the DSN's key pair."""
@@ -124,13 +101,12 @@ class S3Store:
         """The error in one line from its code (never its raw text); Unreachable for connection problems."""
         from botocore import exceptions as bx
 
-        transport = transport_failure(error, self.endpoint, self.options.read_timeout)
-        if transport is not None:
-            return transport
         if isinstance(error, bx.ConnectTimeoutError):
             raise Unreachable(f"cannot reach {self.endpoint}: no answer within the connect timeout")
-        if isinstance(error, bx.EndpointConnectionError | bx.ConnectionClosedError):
+        if isinstance(error, bx.EndpointConnectionError):
             raise Unreachable(f"cannot reach {self.endpoint}: connection refused or host name not resolved")
+        if isinstance(error, bx.ConnectionClosedError):
+            return f"{self.endpoint} closed the connection without answering"
         if isinstance(error, bx.ReadTimeoutError):
             return f"{self.endpoint} accepted the connection but sent no answer in time"
         if isinstance(error, bx.NoCredentialsError):

@@ -29,8 +29,7 @@ from support.hostile import hostile_server
 from divio_storage_infra.cli.check import DEADLINE_SLACK, run_deadline
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core.dsn import azure_dsn, parse_dsn, s3_dsn
-from divio_storage_infra.probes.base import ProbeOptions, Redactor, location, one_line, probe_store
-from divio_storage_infra.probes.http import Deadline
+from divio_storage_infra.probes.base import Redactor, location, one_line, probe_options, probe_store
 
 S3_SECRET = "hostile/test+secret=Sup3rS3cretValue"
 AZ_KEY = base64.b64encode(b"hostile test account key, sixty-four bytes long, padded out!!!!!").decode()
@@ -38,8 +37,9 @@ ACCOUNT = "devstoreaccount1"
 # Public store without --origin: write, read, public-read, cors-refused, delete.
 PROBES = 5
 DEADLINE = run_deadline(["public"], (), 1.0, False)
-# Starting Python and importing the SDKs, on a machine whose two cores run other work too.
-STARTUP_ALLOWANCE = 6.0
+# Starting Python, importing the SDKs and setting up their clients (the run's deadline counts from the first probe),
+# six processes at once on a machine whose two cores run other work too.
+STARTUP_ALLOWANCE = 20.0
 ABSOLUTE_RSS_KB = 512 * 1024
 """A sanity bound on any one check process (before the body cap, an endless body grew it to 3 GB)."""
 GROWTH_KB = 64 * 1024
@@ -143,6 +143,13 @@ def _output(process: subprocess.Popen[bytes]) -> tuple[str, str]:
     return process.stdout.read().decode(), process.stderr.read().decode()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _sdks_imported() -> None:
+    """Import the SDKs before any run is timed: their import is paid once per process, whatever the server does."""
+    import azure.storage.blob  # noqa: F401
+    import boto3  # noqa: F401
+
+
 def run_in_process(
     mode: str, cloud: str, timeout: float, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Ran:
@@ -186,9 +193,9 @@ def test_check_is_bounded_and_exact_against_a_hostile_server(
     ran = run_in_process(mode, cloud, 0.5, capsys, monkeypatch)
     print(f"{mode}/{cloud} --timeout 0.5: {ran.seconds:.2f} s")
     assert ran.code == 1, ran.err
-    # Three requests (write, preflight, clean-up), each cut at --timeout, plus slack for a busy two-core machine;
-    # unbounded, a drip server kept the command for minutes.
-    assert ran.seconds < 3 * 0.5 + 2, f"{mode}/{cloud} took {ran.seconds:.1f} s"
+    # Three requests (write, preflight, clean-up), each cut at --timeout (a 500's retries within it), plus slack for
+    # setting up the SDK client on a busy two-core machine; unbounded, a drip server kept the command for minutes.
+    assert ran.seconds < 3 * 0.5 + 4, f"{mode}/{cloud} took {ran.seconds:.1f} s"
     assert_clean(ran, cloud)
     probes = ran.probes
     assert list(probes) == ["write", "read", "public-read", "cors-refused", "delete"]
@@ -204,15 +211,19 @@ def test_check_is_bounded_and_exact_against_a_hostile_server(
         assert EXPECTED[mode] in write, write
         assert EXPECTED[mode] in cors, cors
     else:  # echo500: the server's error, one line, its echo of the request masked
-        assert "-> 500 Internal Server Error: expected a refusal (403), got something else" in cors
+        assert "-> 500 Internal Server Error (InternalError): expected a refusal (403, or a 2xx answer" in cors
         if cloud == "s3":
             assert "S3 error InternalError: We echo your request: ***" in write
             assert "Authorization: *** PUT /hostile-media/divio-storage-check/" in write
             assert "\t" not in write
         else:
             assert write.endswith(": Azure error InternalError (HTTP 500)"), write
-    # The clean-up tried to remove what a half-finished write may have left.
-    assert [line.split(" ")[0] for line in ran.requests] == ["PUT", "OPTIONS", "DELETE"]
+    # The clean-up tried to remove what a half-finished write may have left. A 500 is tried again while the request's
+    # time allows a wait (with --timeout 0.5, seldom more than once); nothing else is.
+    methods = [line.split(" ")[0] for line in ran.requests]
+    assert [m for i, m in enumerate(methods) if i == 0 or methods[i - 1] != m] == ["PUT", "OPTIONS", "DELETE"]
+    if mode != "echo500":
+        assert methods == ["PUT", "OPTIONS", "DELETE"]
 
 
 def test_console_entry_point_is_bounded_in_time_and_memory(tmp_path: Path) -> None:
@@ -255,15 +266,10 @@ def test_the_run_deadline_cuts_the_remaining_probes() -> None:
     with hostile_server("slow", slow_seconds=30) as server:
         from divio_storage_infra.probes.s3 import S3Store
 
-        options = ProbeOptions(
-            origins=("https://a.example.com", "https://b.example.com"),
-            connect_timeout=0.5,
-            read_timeout=0.5,
-            deadline=(deadline := Deadline(1.2)),
-        )
+        options = probe_options(timeout=0.5, deadline=1.2, origins=("https://a.example.com", "https://b.example.com"))
         store = S3Store(parse_dsn(dsn_for("s3", server.url)), "public", options)
         started = time.monotonic()
-        deadline.at = started + 1.2  # from now, not from before the client was set up
+        options.cutoff.deadline = started + 1.2  # from now, not from before the client was set up
         results = probe_store(store, options)
         took = time.monotonic() - started
     by_name = {r.name.split(" ")[0] + (" " + r.name.split(" ")[1] if " " in r.name else ""): r for r in results}

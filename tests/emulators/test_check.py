@@ -350,7 +350,8 @@ def test_missing_cors_origin(
     assert probes[f"cors-allowed {ORIGIN}"]["status"] == "pass"
     failed = probes[f"cors-allowed {missing}"]
     assert failed["status"] == "fail"
-    assert f"from {missing} -> 403 Forbidden, not allowed" in failed["detail"]
+    # The status, with the store's own error code (AccessForbidden, CorsPreflightFailure) where it names one.
+    assert f"from {missing} -> 403 Forbidden" in failed["detail"] and ", not allowed: " in failed["detail"]
     assert "add it to corsOrigins" in failed["detail"]
     assert probes["cors-refused"]["status"] == "pass"
 
@@ -448,7 +449,7 @@ def test_unreachable_endpoint_is_a_clear_failure(capsys: pytest.CaptureFixture[s
     assert f"cannot reach {endpoint}" in probes["write"]["detail"]
     others = {name: p for name, p in probes.items() if name != "write"}
     assert {p["status"] for p in others.values()} == {"skip"}
-    assert all("unreachable" in p["detail"] or "nothing was written" in p["detail"] for p in others.values())
+    assert all("cannot be reached" in p["detail"] or "nothing was written" in p["detail"] for p in others.values())
 
 
 # --- input handling ---------------------------------------------------------------------------------------------

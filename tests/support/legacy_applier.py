@@ -201,7 +201,9 @@ class AwsApplied:
 
 
 class _Aws:
-    def __init__(self, endpoint_url: str) -> None:
+    def __init__(self, endpoint_url: str, tls: bool = False) -> None:
+        self.tls = tls
+        """The emulator is reached over TLS: policies are applied whole, the TLS-only deny included."""
         self.out = AwsApplied(endpoint_url)
         self.iam = s3_client(endpoint_url, MOTO_ADMIN_KEY, service="iam")
         self._s3: dict[tuple[str, tuple[str, str]], Any] = {}
@@ -332,6 +334,10 @@ def _bucket_policy(ctx: _Aws, r: DeclaredResource, i: _Inputs) -> None:
     bucket, client = i.need("bucket"), ctx.s3(ctx.region(i))
     document = json.loads(i.need("policy"))
     ctx.out.policies[bucket] = document
+    if ctx.tls:
+        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+        ctx.out.log.append(f"{r.name}: policy applied as declared (the emulator is reached over TLS)")
+        return
     applied, dropped = _without_tls_deny(document, r.name)
     if applied["Statement"]:
         client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(applied))
@@ -512,15 +518,18 @@ def apply_aws(
     *,
     resources: list[DeclaredResource] | None = None,
     after_each: Callable[[DeclaredResource], None] | None = None,
+    tls: bool = False,
 ) -> AwsApplied:
     """Create every declared AWS resource in the moto server (its auth must still be off), or in SeaweedFS.
 
     SeaweedFS checks signatures: the program's explicit provider must declare a key pair that is one of its
     identities (see :func:`support.emulators.start_seaweedfs`). ``resources`` applies those (in that order)
     instead of all of them in registration order; ``after_each`` runs after each one. A resource declared with the
-    ``import`` option must exist already (its import handler checks what the engine's import would).
+    ``import`` option must exist already (its import handler checks what the engine's import would). ``tls``: the
+    emulator is reached over TLS, so bucket policies keep their TLS-only deny (the process's ``AWS_CA_BUNDLE``
+    must name the emulator's CA).
     """
-    ctx = _Aws(moto.url)
+    ctx = _Aws(moto.url, tls)
     for resource in declared.resources if resources is None else resources:
         if resource.type in COMPONENT_TYPES:
             continue  # components are logical groupings; their children carry everything
@@ -598,6 +607,7 @@ class _Azure:
         self.out = AzureApplied(azurite.url)
         self.service = azurite_service(azurite)
         self.allow_public = True
+        self.tls = False
 
 
 _PUBLIC_ACCESS = {"Blob": "blob", "Container": "container", "None": None}
@@ -739,14 +749,16 @@ def _service_sas(ctx: _Azure, args: dict[str, Any]) -> None:
         permission=args["permissions"],
         start=_parse_time(args["sharedAccessStartTime"]),
         expiry=_parse_time(args["sharedAccessExpiryTime"]),
-        # Declared HTTPS-only; Azurite is plain HTTP on loopback and enforces spr, so widen it here only.
-        protocol="https,http" if args["protocols"] == "https" else args["protocols"],
+        # Declared HTTPS-only; plain-HTTP Azurite enforces spr, so widen it there only (never over TLS).
+        protocol="https,http" if args["protocols"] == "https" and not ctx.tls else args["protocols"],
     )
 
 
-def apply_azure(declared: Declared, azurite: Emulator) -> AzureApplied:
-    """Apply every declared Azure resource and invoke to Azurite's development account."""
+def apply_azure(declared: Declared, azurite: Emulator, *, tls: bool = False) -> AzureApplied:
+    """Apply every declared Azure resource and invoke to Azurite's development account; ``tls``: Azurite serves
+    HTTPS, so SAS tokens stay HTTPS-only as declared (the process's ``REQUESTS_CA_BUNDLE`` must name its CA)."""
     ctx = _Azure(azurite)
+    ctx.tls = tls
     for resource in declared.resources:
         if resource.type in COMPONENT_TYPES:
             continue
