@@ -17,6 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from divio_storage_infra.cli.check import DEFAULT_ENV, _dsn_from, _parse, _seconds
+from divio_storage_infra.cli.options import TEXT, add_format_option
 from divio_storage_infra.core.dsn import DsnError
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--local-dir", metavar="DIR", help="where the local temporary directory is made (default: the system's)"
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    add_format_option(parser, (TEXT, "json"), "text for people, json for tools", aliases={"table": TEXT})
 
 
 def run(args: argparse.Namespace) -> int:

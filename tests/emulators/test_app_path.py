@@ -32,8 +32,8 @@ from support.apply_declared import (
 )
 from support.emulators import AZURITE_ACCOUNT, Emulator
 
+from divio_storage_infra.app.settings import storages_entry
 from divio_storage_infra.core import naming
-from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.spec import StorageSpec
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("django_settings")]

@@ -37,9 +37,9 @@ from support.apply_declared import (
 )
 from support.emulators import Emulator, s3_client
 
+from divio_storage_infra.app.settings import storages_entry
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming
-from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.dsn import ParsedDsn, parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource, Secret

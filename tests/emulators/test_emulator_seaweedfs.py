@@ -23,9 +23,9 @@ from botocore.exceptions import ClientError
 from support.apply_declared import AwsApplied, apply_aws, declare_website, exported, with_endpoint_url
 from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client
 
+from divio_storage_infra.app.settings import storages_entry
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming, policies
-from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.clouds import S3_PROVIDERS
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec

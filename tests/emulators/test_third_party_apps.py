@@ -27,13 +27,13 @@ from support.apply_declared import (
 from support.django_app import IMAGE_SIZE, PRIVATE_BODY, PUBLIC_BODY, THUMBNAIL_SIZE, run_app
 from support.emulators import Emulator, azurite_service, s3_client
 
-from divio_storage_infra.core import naming
-from divio_storage_infra.core.app_settings import (
+from divio_storage_infra.app.settings import (
     FILER_PRIVATE_PREFIX,
     FILER_PRIVATE_THUMBNAILS,
     FILER_PUBLIC_PREFIX,
     FILER_PUBLIC_THUMBNAILS,
 )
+from divio_storage_infra.core import naming
 from divio_storage_infra.core.spec import StorageSpec
 
 pytestmark = pytest.mark.emulator
