@@ -165,6 +165,6 @@ def test_records_keep_unknowns_and_providers() -> None:
 def test_policy_names_are_unique_and_documented() -> None:
     names = [p.name for p in POLICIES]
     assert len(names) == len(set(names))
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "policy-pack.md").read_text()
     for policy in POLICIES:
         assert f"`{policy.name}`" in readme, policy.name
