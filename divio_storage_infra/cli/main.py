@@ -30,6 +30,8 @@ tool that the closed pipe ended."""
 class Command(Protocol):
     """What a sub-command module provides."""
 
+    __name__: str
+
     def configure(self, parser: argparse.ArgumentParser) -> None:
         """Add the sub-command's options to its parser."""
 
@@ -37,23 +39,32 @@ class Command(Protocol):
         """Run the sub-command; returns its exit status."""
 
 
-COMMANDS: dict[str, tuple[Command, str]] = {
-    "plan": (plan, "run a stack's program offline and print what it would declare"),
-    "check": (check, "probe a deployed store from its DSN"),
-    "dsn": (dsn, "explain a DSN and print the Django settings it yields"),
-    "bench": (bench, "measure a deployed store against the local disk"),
-    "diff": (diff, "review what changes between two plans (dangerous changes first)"),
-    "affected": (affected, "list the websites whose storage changes between two plans"),
-    "stacks": (stacks, "render one per-website stack config per registry entry"),
-    "adopt": (adopt, "write Pulumi's bulk import file for the stores a stack adopts"),
+# Imported with import statements, so the import contracts see what the CLI depends on (no importlib).
+MODULES: dict[str, Command] = {
+    module.__name__: module for module in (plan, check, dsn, bench, diff, affected, stacks, adopt)
+}
+"""Every command module by its dotted name; a command in :data:`COMMANDS` must have its module here."""
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("divio_storage_infra.cli.plan", "run a stack's program offline and print what it would declare"),
+    "check": ("divio_storage_infra.cli.check", "probe a deployed store from its DSN"),
+    "dsn": ("divio_storage_infra.cli.dsn", "explain a DSN and print the Django settings it yields"),
+    "bench": ("divio_storage_infra.cli.bench", "measure a deployed store against the local disk"),
+    "diff": ("divio_storage_infra.cli.diff", "review what changes between two plans (dangerous changes first)"),
+    "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
+    "stacks": ("divio_storage_infra.cli.stacks", "render one per-website stack config per registry entry"),
+    "adopt": ("divio_storage_infra.cli.adopt", "write Pulumi's bulk import file for the stores a stack adopts"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command (each sub-command's parser is under ``_subparsers``' choices)."""
+    """The argument parser with every sub-command (:func:`subcommand_parsers` gives them by name)."""
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = MODULES.get(module_name)
+        if module is None:
+            raise RuntimeError(f"command {name}: import {module_name} in cli/main.py and list it in MODULES")
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command)
         command.set_defaults(_run=module.run)
