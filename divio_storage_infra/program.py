@@ -14,10 +14,11 @@ from pulumi.runtime import config as runtime_config
 
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
 from divio_storage_infra.core import naming
+from divio_storage_infra.core.configkeys import CREDENTIAL_KEYS
 from divio_storage_infra.core.errors import NOT_SHOWN, Problem, SpecError
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.core.validation.credentials import credential_value_problems
-from divio_storage_infra.core.validation.identity import CREDENTIAL_KEYS
+from divio_storage_infra.core.validation.namespaces import near_miss_keys
 
 NAMESPACE = "divio-storage"
 
@@ -32,15 +33,22 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _all_config() -> dict[str, Any]:
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+
+
 def config_values(namespace: str = NAMESPACE) -> dict[str, Any]:
     """Every ``namespace:key`` config value of the current stack as ``{key: value}``, structured values decoded."""
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    merged = _all_config()
     prefix = f"{namespace}:"
     return {key[len(prefix) :]: _decode(value) for key, value in sorted(merged.items()) if key.startswith(prefix)}
 
 
 def load_spec(values: dict[str, Any] | None = None) -> StorageSpec:
     """The stack's spec from config (credential keys excluded); raises SpecError before anything is declared."""
+    if values is None and (misplaced := near_miss_keys(_all_config(), NAMESPACE)):
+        # Named as what they are, instead of the spec's "website: required" for keys that are there, misspelt.
+        raise SpecError(misplaced, context=pulumi.get_stack())
     raw = config_values() if values is None else values
     if not isinstance(raw, dict):
         raise SpecError.one("(config)", raw, "expected a mapping of config keys", context=pulumi.get_stack())

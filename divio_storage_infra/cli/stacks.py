@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 from divio_storage_infra.cli.errors import UsageError
-from divio_storage_infra.core.fanout import (
+from divio_storage_infra.core.registry import EntryProblem, Registry, RegistryError, validate_registry
+from divio_storage_infra.core.stackfiles import (
     CREDENTIALS_CONFIG,
     Kept,
     StackFile,
@@ -24,7 +25,6 @@ from divio_storage_infra.core.fanout import (
     render_all,
     stack_files,
 )
-from divio_storage_infra.core.registry import EntryProblem, Registry, RegistryError, validate_registry
 from divio_storage_infra.yamlfile import YamlFileError, load
 
 DEFAULT_REGISTRY = Path("stacks/platform/websites.yaml")

@@ -28,6 +28,7 @@ from divio_storage_infra.core.adoption import container_import_id as adoption_co
 from divio_storage_infra.core.dsn import azure_dsn, azure_media_url
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.core.stackoutputs import dsn_is_secret
 
 try:
     import pulumi_azure_native.resources as azure_resources
@@ -150,39 +151,71 @@ class AzureMediaStorage(pulumi.ComponentResource):
             raise SpecError.one("location", None, "cloud azure needs a location", context=spec.stack_name)
         # Protected like its data, and so is every child (below): removing a protected website changes nothing.
         super().__init__(self.TYPE, name, None, pulumi.ResourceOptions.merge(opts, protect_opts(spec)))
+        self._name = name
+        self._spec = spec
+        self._location = spec.location
+        self._account_name = naming.storage_account_name(spec)
+        self._group_name = naming.resource_group_name(spec)
 
-        location = spec.location
-        tags = spec.tag_map
-        account_name = naming.storage_account_name(spec)
-        group_name = naming.resource_group_name(spec)
+        group = self._resource_group()
+        account = self._account(group)
+        blob_service = self._blob_service(account)
+        # What a container needs before an app may use it; its DSN and URL wait for all of it.
+        store_config: list[pulumi.Resource] = [account, blob_service]
+        lifecycle = self._lifecycle(account, blob_service)
+        if lifecycle is not None:
+            store_config.append(lifecycle)
+        account_key = self._account_key(account)
+        self._public_store(account, store_config, account_key)
+        self._private_store(account, store_config, account_key)
 
-        def child(
-            *, protect: bool = spec.protect, depends_on: list[pulumi.Resource] | None = None
-        ) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on)
+        self.resource_group_name = (
+            _after(group, self._group_name) if group is not None else pulumi.Output.from_input(self._group_name)
+        )
+        self.storage_account_name = _after(account, self._account_name)
+        # The SAS terms are not secret and no resource holds them (the tokens come from an invoke that only runs
+        # on apply), so they are an output of their own: a PR diff and the offline plan show scope and expiry.
+        self.sas_terms = sas_terms(spec) if spec.credentials == "sas" else None
 
+        self.register_outputs(self.outputs())
+
+    def _child(
+        self, *, protect: bool | None = None, depends_on: list[pulumi.Resource] | None = None
+    ) -> pulumi.ResourceOptions:
+        """Options of a child: ``parent=self``, protected like the spec says unless ``protect`` is given."""
+        return pulumi.ResourceOptions(
+            parent=self, protect=self._spec.protect if protect is None else protect, depends_on=depends_on
+        )
+
+    def _resource_group(self) -> pulumi.Resource | None:
+        """The group the component creates, or None when the spec names an existing one."""
+        spec = self._spec
         # An existing group belongs to someone else: the component only places the account in it. A group it
         # creates is protected like the data in it, because deleting a group deletes everything inside. No
         # retain_on_delete: once protection is lifted on purpose, `pulumi destroy` should leave nothing behind,
         # and a retained group would make a later re-create of the stack fail on "already exists".
-        group: pulumi.Resource | None = None
-        if spec.resource_group_name is None:
-            group = azure_resources.ResourceGroup(
-                f"{name}-resource-group",
-                resource_group_name=group_name,
-                location=location,
-                tags=tags,
-                opts=child(protect=spec.protect),
-            )
+        if spec.resource_group_name is not None:
+            return None
+        group: pulumi.Resource = azure_resources.ResourceGroup(
+            f"{self._name}-resource-group",
+            resource_group_name=self._group_name,
+            location=self._location,
+            tags=spec.tag_map,
+            opts=self._child(protect=spec.protect),
+        )
+        return group
 
+    def _account(self, group: pulumi.Resource | None) -> pulumi.Resource:
+        """The website's own storage account: TLS only, no listing, shared keys only where credentials need them."""
+        spec = self._spec
         # A service SAS is signed with the account key, and Azure rejects SAS requests too when shared-key access
         # is off; so shared keys stay on for both account-key and sas, and are off only without credentials.
         shared_key = spec.credentials in ("account-key", "sas")
-        account = azure_storage.StorageAccount(
-            f"{name}-account",
-            account_name=account_name,
-            resource_group_name=group_name,
-            location=location,
+        account: pulumi.Resource = azure_storage.StorageAccount(
+            f"{self._name}-account",
+            account_name=self._account_name,
+            resource_group_name=self._group_name,
+            location=self._location,
             kind=azure_storage.Kind.STORAGE_V2,
             sku=azure_storage.SkuArgs(name=spec.account_sku),
             access_tier=azure_storage.AccessTier.HOT,
@@ -219,17 +252,21 @@ class AzureMediaStorage(pulumi.ComponentResource):
             # The role and opt-in tags are what the CrossGuard pack reads to allow the public container.
             tags=markers.store_tags(spec, public=spec.public_storage),
             opts=pulumi.ResourceOptions.merge(
-                child(protect=spec.protect, depends_on=[group] if group is not None else None),
+                self._child(protect=spec.protect, depends_on=[group] if group is not None else None),
                 _adopted(spec, account_import_id(spec), ACCOUNT_IGNORED_WHILE_ADOPTING),
             ),
         )
+        return account
 
+    def _blob_service(self, account: pulumi.Resource) -> pulumi.Resource:
+        """The account's blob service settings: CORS, soft delete of blobs and containers, versioning."""
+        spec = self._spec
         # Set Blob Service Properties keeps any element the request leaves out, so CORS (even an empty list),
         # both retention policies and versioning are always sent: removing the last origin must remove its rule.
-        blob_service = azure_storage.BlobServiceProperties(
-            f"{name}-blob-service",
-            account_name=account_name,
-            resource_group_name=group_name,
+        service: pulumi.Resource = azure_storage.BlobServiceProperties(
+            f"{self._name}-blob-service",
+            account_name=self._account_name,
+            resource_group_name=self._group_name,
             blob_services_name=_DEFAULT,
             cors=azure_storage.CorsRulesArgs(
                 cors_rules=[azure_storage.CorsRuleArgs(**rule) for rule in cors_rules(spec)]
@@ -241,133 +278,127 @@ class AzureMediaStorage(pulumi.ComponentResource):
                 enabled=True, days=spec.container_soft_delete_days
             ),
             is_versioning_enabled=spec.versioning,
-            opts=child(depends_on=[account]),
+            opts=self._child(depends_on=[account]),
         )
+        return service
 
-        # What a container needs before an app may use it; its DSN and URL wait for all of it.
-        store_config: list[pulumi.Resource] = [account, blob_service]
-        if spec.versioning:
-            # Versioning keeps every overwritten or deleted blob; expire old versions so storage does not grow
-            # without bound. Only after versioning is on (the blob service), in the account it belongs to.
-            management_policy = azure_storage.ManagementPolicy(
-                f"{name}-lifecycle",
-                account_name=account_name,
-                resource_group_name=group_name,
-                management_policy_name=_DEFAULT,
-                policy=azure_storage.ManagementPolicySchemaArgs(
-                    rules=[
-                        azure_storage.ManagementPolicyRuleArgs(
-                            name="expire-noncurrent-versions",
-                            enabled=True,
-                            type=azure_storage.RuleType.LIFECYCLE,
-                            definition=azure_storage.ManagementPolicyDefinitionArgs(
-                                filters=azure_storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"]),
-                                actions=azure_storage.ManagementPolicyActionArgs(
-                                    version=azure_storage.ManagementPolicyVersionArgs(
-                                        delete=azure_storage.DateAfterCreationArgs(
-                                            days_after_creation_greater_than=spec.noncurrent_version_expiration_days
-                                        )
-                                    )
-                                ),
-                            ),
-                        )
-                    ]
-                ),
-                opts=child(depends_on=[account, blob_service]),
+    def _lifecycle(self, account: pulumi.Resource, blob_service: pulumi.Resource) -> pulumi.Resource | None:
+        """With versioning, the management policy that expires old versions; None without versioning."""
+        spec = self._spec
+        if not spec.versioning:
+            return None
+        # Versioning keeps every overwritten or deleted blob; expire old versions so storage does not grow
+        # without bound. Only after versioning is on (the blob service), in the account it belongs to.
+        expire = azure_storage.ManagementPolicyVersionArgs(
+            delete=azure_storage.DateAfterCreationArgs(
+                days_after_creation_greater_than=spec.noncurrent_version_expiration_days
             )
-            store_config.append(management_policy)
+        )
+        rule = azure_storage.ManagementPolicyRuleArgs(
+            name="expire-noncurrent-versions",
+            enabled=True,
+            type=azure_storage.RuleType.LIFECYCLE,
+            definition=azure_storage.ManagementPolicyDefinitionArgs(
+                filters=azure_storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"]),
+                actions=azure_storage.ManagementPolicyActionArgs(version=expire),
+            ),
+        )
+        policy: pulumi.Resource = azure_storage.ManagementPolicy(
+            f"{self._name}-lifecycle",
+            account_name=self._account_name,
+            resource_group_name=self._group_name,
+            management_policy_name=_DEFAULT,
+            policy=azure_storage.ManagementPolicySchemaArgs(rules=[rule]),
+            opts=self._child(depends_on=[account, blob_service]),
+        )
+        return policy
 
+    def _account_key(self, account: pulumi.Resource) -> pulumi.Output[str] | None:
+        """With ``credentials: account-key``, the active account key as a secret; None otherwise."""
+        spec = self._spec
+        if spec.credentials != "account-key":
+            return None
+        # Listing keys needs the account to exist; parent=self lets a provider given to the component apply.
         invoke_opts = pulumi.InvokeOutputOptions(parent=self, depends_on=[account])
-        account_key: pulumi.Output[str] | None = None
-        if spec.credentials == "account-key":
-            # Listing keys needs the account to exist; parent=self lets a provider given to the component apply.
-            keys = azure_storage.list_storage_account_keys_output(
-                account_name=account_name, resource_group_name=group_name, opts=invoke_opts
-            )
-            account_key = pulumi.Output.secret(keys.apply(lambda result: _named_key(result, spec.active_account_key)))
+        keys = azure_storage.list_storage_account_keys_output(
+            account_name=self._account_name, resource_group_name=self._group_name, opts=invoke_opts
+        )
+        return pulumi.Output.secret(keys.apply(lambda result: _named_key(result, spec.active_account_key)))
 
-        def container(container_name: str, public: bool) -> tuple[pulumi.Resource, pulumi.Output[str]]:
-            resource = azure_storage.BlobContainer(
-                f"{name}-{container_name}",
-                account_name=account_name,
-                resource_group_name=group_name,
-                container_name=container_name,
-                # Blob: anonymous reads of single blobs by URL; never "Container", which would also list them.
-                public_access=azure_storage.PublicAccess.BLOB if public else azure_storage.PublicAccess.NONE,
-                # The account must allow public access before a public container can be created.
-                opts=pulumi.ResourceOptions.merge(
-                    child(protect=spec.protect, depends_on=[account]),
-                    _adopted(
-                        spec,
-                        container_import_id(spec, container_name),
-                        CONTAINER_IGNORED_WHILE_ADOPTING,
-                    ),
-                ),
-            )
-            domain = spec.media_domain if public else None
-            credential: pulumi.Output[dict[str, str]]
-            if account_key is not None:
-                credential = account_key.apply(lambda key: {"account_key": key})
-            elif spec.credentials == "sas":
-                sas = self._service_sas(spec, account_name, group_name, container_name, resource)
-                credential = sas.apply(lambda token: {"sas_token": token})
-            else:
-                credential = pulumi.Output.from_input({})
-            # Through the URNs, so whoever consumes the DSN waits until the container and its configuration exist.
-            dsn = pulumi.Output.all(credential, *(r.urn for r in (*store_config, resource))).apply(
-                lambda values: azure_dsn(
-                    account=account_name, container=container_name, custom_domain=domain, **values[0]
-                )
-            )
-            # Wrapped here, not left to the provider: under mocks, and for a DSN without a key (it still names
-            # the account and container the app writes to), nothing else would mark it secret.
-            return resource, pulumi.Output.secret(dsn)
-
+    def _public_store(
+        self, account: pulumi.Resource, store_config: list[pulumi.Resource], account_key: pulumi.Output[str] | None
+    ) -> None:
+        """The public container, its DSN and media URL (all None without a public store)."""
+        spec = self._spec
         self.public_container_name = None
         self.media_url = None
         self.storage_dsn = None
+        if not spec.public_storage:
+            return
         public_name = naming.container_name(spec, "media")
-        private_name = naming.container_name(spec, "private")
-        if spec.public_storage:
-            public, self.storage_dsn = container(public_name, public=True)
-            self.public_container_name = _after(public, public_name)
-            self.media_url = _after(
-                [*store_config, public],
-                azure_media_url(account_name, public_name, custom_domain=spec.media_domain),
-            )
+        public, self.storage_dsn = self._container(public_name, True, account, store_config, account_key)
+        self.public_container_name = _after(public, public_name)
+        self.media_url = _after(
+            [*store_config, public],
+            azure_media_url(self._account_name, public_name, custom_domain=spec.media_domain),
+        )
 
+    def _private_store(
+        self, account: pulumi.Resource, store_config: list[pulumi.Resource], account_key: pulumi.Output[str] | None
+    ) -> None:
+        """The private container and its DSN (both None without a private store)."""
         self.private_container_name = None
         self.private_storage_dsn = None
-        if spec.private_storage:
-            private, self.private_storage_dsn = container(private_name, public=False)
-            self.private_container_name = _after(private, private_name)
+        if not self._spec.private_storage:
+            return
+        private_name = naming.container_name(self._spec, "private")
+        private, self.private_storage_dsn = self._container(private_name, False, account, store_config, account_key)
+        self.private_container_name = _after(private, private_name)
 
-        self.resource_group_name = (
-            _after(group, group_name) if group is not None else pulumi.Output.from_input(group_name)
+    def _container(
+        self,
+        container_name: str,
+        public: bool,
+        account: pulumi.Resource,
+        store_config: list[pulumi.Resource],
+        account_key: pulumi.Output[str] | None,
+    ) -> tuple[pulumi.Resource, pulumi.Output[str]]:
+        """One container and the DSN of the store it holds (waiting for the container and its configuration)."""
+        spec = self._spec
+        resource = azure_storage.BlobContainer(
+            f"{self._name}-{container_name}",
+            account_name=self._account_name,
+            resource_group_name=self._group_name,
+            container_name=container_name,
+            # Blob: anonymous reads of single blobs by URL; never "Container", which would also list them.
+            public_access=azure_storage.PublicAccess.BLOB if public else azure_storage.PublicAccess.NONE,
+            # The account must allow public access before a public container can be created.
+            opts=pulumi.ResourceOptions.merge(
+                self._child(protect=spec.protect, depends_on=[account]),
+                _adopted(
+                    spec,
+                    container_import_id(spec, container_name),
+                    CONTAINER_IGNORED_WHILE_ADOPTING,
+                ),
+            ),
         )
-        self.storage_account_name = _after(account, account_name)
-        # The SAS terms are not secret and no resource holds them (the tokens come from an invoke that only runs
-        # on apply), so they are an output of their own: a PR diff and the offline plan show scope and expiry.
-        self.sas_terms = (
-            {
-                "containers": [
-                    c
-                    for c, on in (
-                        (public_name, spec.public_storage),
-                        (private_name, spec.private_storage),
-                    )
-                    if on
-                ],
-                "permissions": spec.sas_permissions,
-                "protocols": "https",
-                "start": f"{spec.sas_start}T00:00:00Z",
-                "expiry": spec.sas_expiry,
-            }
-            if spec.credentials == "sas"
-            else None
+        domain = spec.media_domain if public else None
+        credential: pulumi.Output[dict[str, str]]
+        if account_key is not None:
+            credential = account_key.apply(lambda key: {"account_key": key})
+        elif spec.credentials == "sas":
+            sas = self._service_sas(spec, self._account_name, self._group_name, container_name, resource)
+            credential = sas.apply(lambda token: {"sas_token": token})
+        else:
+            credential = pulumi.Output.from_input({})
+        # Through the URNs, so whoever consumes the DSN waits until the container and its configuration exist.
+        account_name = self._account_name
+        dsn = pulumi.Output.all(credential, *(r.urn for r in (*store_config, resource))).apply(
+            lambda values: azure_dsn(account=account_name, container=container_name, custom_domain=domain, **values[0])
         )
-
-        self.register_outputs(self.outputs())
+        # Wrapped here, not left to the provider: under mocks nothing else would mark it secret. A DSN without
+        # a key or SAS holds nothing secret and stays readable (the offline plan shows it to app developers).
+        return resource, pulumi.Output.secret(dsn) if dsn_is_secret(spec.credentials) else dsn
 
     def outputs(self) -> dict[str, Any]:
         """The component's outputs by name (``None`` where not applicable), as registered."""
@@ -405,6 +436,21 @@ class AzureMediaStorage(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[container]),
         )
         return pulumi.Output.secret(token.apply(lambda result: str(result.service_sas_token)))
+
+
+def sas_terms(spec: StorageSpec) -> dict[str, Any]:
+    """What the SAS tokens grant: containers, permissions, protocols, start and expiry (none of it secret)."""
+    stores = (
+        (naming.container_name(spec, "media"), spec.public_storage),
+        (naming.container_name(spec, "private"), spec.private_storage),
+    )
+    return {
+        "containers": [name for name, on in stores if on],
+        "permissions": spec.sas_permissions,
+        "protocols": "https",
+        "start": f"{spec.sas_start}T00:00:00Z",
+        "expiry": spec.sas_expiry,
+    }
 
 
 def _named_key(result: Any, name: str) -> str:

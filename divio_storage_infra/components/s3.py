@@ -26,6 +26,7 @@ from divio_storage_infra.core.adoption import (
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.core.stackoutputs import dsn_is_secret
 from divio_storage_infra.core.validation.durability import (
     LifecycleRule,
     access_log_prefix,
@@ -144,11 +145,11 @@ class S3MediaStorage(pulumi.ComponentResource):
         def dsn(store: _Bucket, signed: bool) -> pulumi.Output[str]:
             # An app that gets its DSN must find the store working: the DSN waits for the bucket, every one of its
             # configuration resources (policy, access block, CORS, ...) and the credentials' policy.
-            return pulumi.Output.secret(
-                pulumi.Output.all(access_key_id, secret, store.ready(), credentials_ready).apply(
-                    lambda v: self._render_dsn(store.name, signed, v[0], v[1])
-                )
+            rendered = pulumi.Output.all(access_key_id, secret, store.ready(), credentials_ready).apply(
+                lambda v: self._render_dsn(store.name, signed, v[0], v[1])
             )
+            # Without credentials the DSN holds nothing secret, and an app developer reads it in the offline plan.
+            return pulumi.Output.secret(rendered) if dsn_is_secret(spec.credentials) else rendered
 
         self.public_bucket_name = public.bucket.bucket if public else None
         aws_arns = self._caps.arns  # an ARN names an AWS resource; other providers' buckets have none
@@ -239,10 +240,11 @@ class S3MediaStorage(pulumi.ComponentResource):
         return notes
 
     def _bucket(self, role: str, *, public: bool) -> _Bucket:
-        spec, p, prefix = self._spec, self._caps, f"{self._prefix}-{role}"
+        """One store's bucket and its configuration, each resource waiting for the one before it."""
+        spec = self._spec
         bucket_name = naming.bucket_name(spec, role)
         bucket = aws.s3.Bucket(
-            prefix,
+            f"{self._prefix}-{role}",
             bucket=bucket_name,
             force_destroy=False,
             region=self._resource_region,
@@ -252,150 +254,154 @@ class S3MediaStorage(pulumi.ComponentResource):
             opts=self._opts(protect=spec.protect, **_adopted(spec, bucket_import_id(bucket_name), BUCKET_KEPT)),
         )
         store = _Bucket(role=role, name=bucket_name, bucket=bucket)
-        name_out = bucket.bucket
-        region = self._resource_region
-
-        def ownership() -> Any:
-            if not p.ownership_controls:
-                return None
-            return aws.s3.BucketOwnershipControls(
-                f"{prefix}-ownership",
-                bucket=name_out,
-                region=region,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-                opts=self._chained(store),
-            )
-
-        def public_access() -> Any:
-            if not p.public_access_block:
-                return None
-            return aws.s3.BucketPublicAccessBlock(
-                f"{prefix}-public-access",
-                bucket=name_out,
-                region=region,
-                block_public_acls=True,
-                ignore_public_acls=True,
-                # The public bucket is public through its policy only; ACLs stay blocked on both.
-                block_public_policy=not public,
-                restrict_public_buckets=not public,
-                opts=self._chained(store),
-            )
-
-        def policy() -> Any:
-            if not p.bucket_policy:
-                return None
-            document = (
-                policies.public_bucket_policy(bucket_name, self._region_name, spec.public_prefixes)
-                if public
-                else policies.private_bucket_policy(bucket_name, self._region_name)
-            )
-            return aws.s3.BucketPolicy(
-                f"{prefix}-policy",
-                bucket=name_out,
-                region=region,
-                policy=policies.to_json(document),
-                # S3 rejects a public policy while the public access block still blocks it.
-                opts=self._chained(store),
-            )
-
-        def acl() -> Any:
-            # Only while adopting a bucket that may still use ACLs: S3 refuses BucketOwnerEnforced while the bucket's
-            # own ACL grants anyone but the owner. Not protected and retained on delete: once `adopt` is off it
-            # leaves the stack without a call to S3 (the ACL stays private; ACLs are disabled by then anyway).
-            if not (spec.adopt and p.ownership_controls):
-                return None
-            return aws.s3.BucketAcl(
-                f"{prefix}-acl",
-                bucket=name_out,
-                region=region,
-                acl="private",
-                opts=pulumi.ResourceOptions.merge(
-                    self._chained(store), pulumi.ResourceOptions(protect=False, retain_on_delete=True)
-                ),
-            )
-
-        def encryption() -> Any:
-            if not p.server_side_encryption:
-                return None
-            return aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{prefix}-encryption",
-                bucket=name_out,
-                region=region,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            # SSE-S3, not KMS: public objects are world-readable anyway, and a KMS key would
-                            # make every anonymous GET fail (anonymous callers cannot use kms:Decrypt).
-                            sse_algorithm="AES256"
-                        )
-                    )
-                ],
-                opts=self._chained(store),
-            )
-
-        def versioning() -> Any:
-            if not (spec.versioning and p.versioning):
-                return None
-            return aws.s3.BucketVersioning(
-                f"{prefix}-versioning",
-                bucket=name_out,
-                region=region,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                opts=self._chained(store),
-            )
-
-        def lifecycle() -> Any:
-            if not p.lifecycle:
-                return None
-            rules = lifecycle_rules(
-                versioning=spec.versioning and p.versioning,
-                noncurrent_days=spec.noncurrent_version_expiration_days,
-                abort_days=spec.abort_incomplete_multipart_upload_days,
-            )
-            return aws.s3.BucketLifecycleConfiguration(
-                f"{prefix}-lifecycle",
-                bucket=name_out,
-                region=region,
-                # One configuration per bucket holds every rule: S3 keeps only one, a second would replace it.
-                rules=[_lifecycle_rule(rule) for rule in rules],
-                # After versioning: S3 rejects noncurrent-version rules until versioning is on.
-                opts=self._chained(store),
-            )
-
-        def cors() -> Any:
-            return self._cors(store) if public and spec.cors_origins and p.cors else None
-
-        def logging() -> Any:
-            if spec.access_log_bucket is None or not p.access_logging:
-                return None
-            return aws.s3.BucketLogging(
-                f"{prefix}-logging",
-                bucket=name_out,
-                region=region,
-                target_bucket=spec.access_log_bucket,
-                target_prefix=access_log_prefix(spec.website, spec.environment, role),
-                opts=self._chained(store),
-            )
-
-        # Each step returns its resource, or None where the provider cannot declare it (the SDK's classes are Any).
-        steps: dict[ConfigStep, Callable[[], Any]] = {
-            "ownership": ownership,
-            "public-access": public_access,
-            "policy": policy,
-            "acl": acl,
-            "encryption": encryption,
-            "versioning": versioning,
-            "lifecycle": lifecycle,
-            "cors": cors,
-            "logging": logging,
-        }
         # Each waits for the one declared before it (`_chained`), in the order core/adoption.py gives: the secure
         # order for a new bucket, the migration order (policy first, ownership after it) for an adopted one.
         for step in configuration_order(adopt=spec.adopt):
-            resource = steps[step]()
+            # Each step returns its resource, or None where the provider cannot declare it (the SDK's classes are Any).
+            resource = _STEPS[step](self, store, public)
             if resource is not None:
                 store.config.append(resource)
         return store
+
+    def _ownership_step(self, store: _Bucket, public: bool) -> Any:
+        """BucketOwnerEnforced: ACLs disabled, the bucket owner owns every object."""
+        p, prefix = self._caps, f"{self._prefix}-{store.role}"
+        if not p.ownership_controls:
+            return None
+        return aws.s3.BucketOwnershipControls(
+            f"{prefix}-ownership",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=self._chained(store),
+        )
+
+    def _public_access_block_step(self, store: _Bucket, public: bool) -> Any:
+        """The public access block: ACLs blocked on both stores, policies only on the private one."""
+        p, prefix = self._caps, f"{self._prefix}-{store.role}"
+        if not p.public_access_block:
+            return None
+        return aws.s3.BucketPublicAccessBlock(
+            f"{prefix}-public-access",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            block_public_acls=True,
+            ignore_public_acls=True,
+            # The public bucket is public through its policy only; ACLs stay blocked on both.
+            block_public_policy=not public,
+            restrict_public_buckets=not public,
+            opts=self._chained(store),
+        )
+
+    def _policy_step(self, store: _Bucket, public: bool) -> Any:
+        """The bucket policy: public read (GetObject, never list) or private, TLS only either way."""
+        spec, p, prefix = self._spec, self._caps, f"{self._prefix}-{store.role}"
+        if not p.bucket_policy:
+            return None
+        document = (
+            policies.public_bucket_policy(store.name, self._region_name, spec.public_prefixes)
+            if public
+            else policies.private_bucket_policy(store.name, self._region_name)
+        )
+        return aws.s3.BucketPolicy(
+            f"{prefix}-policy",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            policy=policies.to_json(document),
+            # S3 rejects a public policy while the public access block still blocks it.
+            opts=self._chained(store),
+        )
+
+    def _acl_step(self, store: _Bucket, public: bool) -> Any:
+        """While adopting: the bucket's own ACL set to private, so ownership controls can be applied."""
+        spec, p, prefix = self._spec, self._caps, f"{self._prefix}-{store.role}"
+        # Only while adopting a bucket that may still use ACLs: S3 refuses BucketOwnerEnforced while the bucket's
+        # own ACL grants anyone but the owner. Not protected and retained on delete: once `adopt` is off it
+        # leaves the stack without a call to S3 (the ACL stays private; ACLs are disabled by then anyway).
+        if not (spec.adopt and p.ownership_controls):
+            return None
+        return aws.s3.BucketAcl(
+            f"{prefix}-acl",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            acl="private",
+            opts=pulumi.ResourceOptions.merge(
+                self._chained(store), pulumi.ResourceOptions(protect=False, retain_on_delete=True)
+            ),
+        )
+
+    def _encryption_step(self, store: _Bucket, public: bool) -> Any:
+        """Default encryption at rest (SSE-S3)."""
+        p, prefix = self._caps, f"{self._prefix}-{store.role}"
+        if not p.server_side_encryption:
+            return None
+        return aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{prefix}-encryption",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        # SSE-S3, not KMS: public objects are world-readable anyway, and a KMS key would
+                        # make every anonymous GET fail (anonymous callers cannot use kms:Decrypt).
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=self._chained(store),
+        )
+
+    def _versioning_step(self, store: _Bucket, public: bool) -> Any:
+        """Bucket versioning, where the spec asks for it and the provider has it."""
+        spec, p, prefix = self._spec, self._caps, f"{self._prefix}-{store.role}"
+        if not (spec.versioning and p.versioning):
+            return None
+        return aws.s3.BucketVersioning(
+            f"{prefix}-versioning",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=self._chained(store),
+        )
+
+    def _lifecycle_step(self, store: _Bucket, public: bool) -> Any:
+        """The one lifecycle configuration: abort incomplete uploads, expire old versions."""
+        spec, p, prefix = self._spec, self._caps, f"{self._prefix}-{store.role}"
+        if not p.lifecycle:
+            return None
+        rules = lifecycle_rules(
+            versioning=spec.versioning and p.versioning,
+            noncurrent_days=spec.noncurrent_version_expiration_days,
+            abort_days=spec.abort_incomplete_multipart_upload_days,
+        )
+        return aws.s3.BucketLifecycleConfiguration(
+            f"{prefix}-lifecycle",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            # One configuration per bucket holds every rule: S3 keeps only one, a second would replace it.
+            rules=[_lifecycle_rule(rule) for rule in rules],
+            # After versioning: S3 rejects noncurrent-version rules until versioning is on.
+            opts=self._chained(store),
+        )
+
+    def _cors_step(self, store: _Bucket, public: bool) -> Any:
+        """The public store's CORS rules, with origins."""
+        spec, p = self._spec, self._caps
+        return self._cors(store) if public and spec.cors_origins and p.cors else None
+
+    def _logging_step(self, store: _Bucket, public: bool) -> Any:
+        """Server access logs into the spec's log bucket, under the store's own prefix."""
+        spec, p, prefix = self._spec, self._caps, f"{self._prefix}-{store.role}"
+        if spec.access_log_bucket is None or not p.access_logging:
+            return None
+        return aws.s3.BucketLogging(
+            f"{prefix}-logging",
+            bucket=store.bucket.bucket,
+            region=self._resource_region,
+            target_bucket=spec.access_log_bucket,
+            target_prefix=access_log_prefix(spec.website, spec.environment, store.role),
+            opts=self._chained(store),
+        )
 
     def _cors(self, store: _Bucket) -> aws.s3.BucketCorsConfiguration:
         spec = self._spec
@@ -463,6 +469,20 @@ class S3MediaStorage(pulumi.ComponentResource):
         # No credentials in the DSN: the platform attaches this policy to the role the app runs as.
         self.access_policy_json = pulumi.Output.from_input(policies.to_json(document))
         return None, None
+
+
+_STEPS: dict[ConfigStep, Callable[[S3MediaStorage, _Bucket, bool], Any]] = {
+    "ownership": S3MediaStorage._ownership_step,
+    "public-access": S3MediaStorage._public_access_block_step,
+    "policy": S3MediaStorage._policy_step,
+    "acl": S3MediaStorage._acl_step,
+    "encryption": S3MediaStorage._encryption_step,
+    "versioning": S3MediaStorage._versioning_step,
+    "lifecycle": S3MediaStorage._lifecycle_step,
+    "cors": S3MediaStorage._cors_step,
+    "logging": S3MediaStorage._logging_step,
+}
+"""The method that declares each configuration step of a bucket (the resource, or None where it does not apply)."""
 
 
 def _lifecycle_rule(rule: LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleArgs:

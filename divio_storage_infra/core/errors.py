@@ -21,7 +21,7 @@ _FIELD_MAX = 64
 _ITEMS_MAX = 4
 _DEPTH_MAX = 2
 
-_SAFE_FIELD_RE = re.compile(r"[A-Za-z0-9_.()\[\]<>$/ …-]{1,65}")
+_SAFE_FIELD_RE = re.compile(r"[A-Za-z0-9_.:()\[\]<>$/ …-]{1,65}")
 # user:secret@ (with or without a scheme): everything before the last '@' of the value may be the secret.
 _USERINFO_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,15}://)?(?P<userinfo>.*)@", re.DOTALL)
 _SECRET_PARAM_RE = re.compile(
@@ -54,6 +54,22 @@ class Hidden:
 
 NOT_SHOWN = Hidden()
 """Pass this as a problem's value when the value is a secret."""
+
+
+class _Missing:
+    """The value of a required key that is not set: a problem with it reads ``key: required; ...``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "[missing]"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING = _Missing()
+"""Pass this as a problem's value when a required key is not set."""
 
 
 def has_control_characters(text: str) -> bool:
@@ -110,7 +126,7 @@ def _string_excerpt(text: str, limit: int) -> str:
 
 
 def _bounded(value: object, depth: int, limit: int) -> str:
-    if isinstance(value, Hidden):
+    if isinstance(value, Hidden | _Missing):
         return repr(value)
     if value is None or isinstance(value, bool):
         return repr(value)
@@ -186,6 +202,8 @@ class Problem:
 
     def __str__(self) -> str:
         allowed = _bounded_text(str(self.allowed), _ALLOWED_MAX)
+        if self.value is MISSING:
+            return f"{field_name(self.field)}: required; {allowed}"
         return f"{field_name(self.field)}: {excerpt(self.value)} is not allowed; {allowed}"
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from divio_storage_infra.core import naming
+from divio_storage_infra.core.configkeys import CREDENTIAL_KEYS, KEYS
 from divio_storage_infra.core.errors import Problem, SpecError
 from divio_storage_infra.core.spec import CONFIG_KEYS, StorageSpec
 
 TOP_LEVEL_KEYS: tuple[str, ...] = ("defaults", "websites")
-CREDENTIALS_KEY = "credentialsKey"
+CREDENTIALS_KEY = next(row.name for row in KEYS if row.scope == "registry")
 """Registry-only key: which static S3 key of the platform stack's secret config an entry uses (its name)."""
-SECRET_CONFIG_KEYS: tuple[str, ...] = ("accessKeyId", "secretAccessKey")
+SECRET_CONFIG_KEYS: tuple[str, ...] = CREDENTIAL_KEYS
 """Keys a registry never holds: secrets live in the platform stack's secret config, named by ``credentialsKey``."""
 ENTRY_KEYS: tuple[str, ...] = (*CONFIG_KEYS, CREDENTIALS_KEY)
 _KEY_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

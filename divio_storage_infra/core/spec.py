@@ -16,15 +16,16 @@ from typing import Any
 from divio_storage_infra.core.clouds import CLOUDS as CLOUD_TABLES
 from divio_storage_infra.core.clouds import S3_CLOUDS, capabilities
 from divio_storage_infra.core.clouds.base import CloudName, Credentials
+from divio_storage_infra.core.configkeys import CONFIG_KEYS, SPEC_KEYS
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.validation import azure, identity, placement, stores
 from divio_storage_infra.core.validation.adoption import read_adoption
 from divio_storage_infra.core.validation.azure import AZURE_SKUS, SAS_PERMISSION_LETTERS
-from divio_storage_infra.core.validation.collector import Collector
 from divio_storage_infra.core.validation.cors import cors
 from divio_storage_infra.core.validation.credentials import credentials as read_credentials
 from divio_storage_infra.core.validation.durability import read_durability
 from divio_storage_infra.core.validation.identity import ENVIRONMENT_MAX, WEBSITE_MAX
+from divio_storage_infra.core.validation.problems import Collector
 from divio_storage_infra.core.validation.rotation import read_rotation
 from divio_storage_infra.core.validation.tags import tags as read_tags
 
@@ -46,66 +47,66 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StorageSpec:
     """One website's media storage in one environment; immutable and valid by construction.
 
-    Build it with :meth:`from_dict`; the direct constructor skips validation and is for internal use.
+    Build it with :meth:`from_dict`; the direct constructor skips validation and is for internal use. Every field
+    is a key of the table of config keys (:mod:`divio_storage_infra.core.configkeys`), which holds its default.
     """
 
     website: str
     environment: str
-    cloud: Cloud = "aws"
-    region: str | None = None
+    cloud: Cloud
+    region: str | None
     """S3 family: AWS region, Exoscale zone, or the generic provider's region name."""
-    endpoint: str | None = None
+    endpoint: str | None
     """Generic S3-compatible only: the endpoint host (``host[:port]``, no scheme or path)."""
-    location: str | None = None
+    location: str | None
     """Azure only: the Azure location, e.g. ``switzerlandnorth``."""
-    cors_origins: tuple[str, ...] = ()
-    allow_uploads: bool = False
-    allow_wildcard_origin: bool = False
-    cors_max_age_seconds: int = 3600
-    public_storage: bool = True
-    private_storage: bool = False
-    credentials: Credentials = "none"
-    media_domain: str | None = None
-    versioning: bool = True
+    cors_origins: tuple[str, ...]
+    allow_uploads: bool
+    allow_wildcard_origin: bool
+    cors_max_age_seconds: int
+    public_storage: bool
+    private_storage: bool
+    credentials: Credentials
+    media_domain: str | None
+    versioning: bool
     """Keep old versions of objects; from_dict defaults it by cloud (off where they could not expire, and on Azure)."""
-    noncurrent_version_expiration_days: int = 30
-    abort_incomplete_multipart_upload_days: int = 7
+    noncurrent_version_expiration_days: int
+    abort_incomplete_multipart_upload_days: int
     """S3 family with lifecycle rules: abort multipart uploads left incomplete after this many days."""
-    access_log_bucket: str | None = None
+    access_log_bucket: str | None
     """AWS: an existing bucket that receives both stores' server access logs under ``<website>/<env>/<role>/``."""
-    tags: tuple[tuple[str, str], ...] = ()
-    protect: bool = True
-    bucket_name: str | None = None
-    private_bucket_name: str | None = None
-    # Azure-only settings.
-    account_sku: str = "Standard_LRS"
-    resource_group_name: str | None = None
-    storage_account_name: str | None = None
-    blob_soft_delete_days: int = 7
-    container_soft_delete_days: int = 7
-    sas_start: str | None = None
+    tags: tuple[tuple[str, str], ...]
+    protect: bool
+    bucket_name: str | None
+    private_bucket_name: str | None
+    account_sku: str
+    resource_group_name: str | None
+    storage_account_name: str | None
+    blob_soft_delete_days: int
+    container_soft_delete_days: int
+    sas_start: str | None
     """Azure SAS: first day of validity (ISO date); the expiry is ``sas_start + sas_lifetime_days``."""
-    sas_lifetime_days: int = 90
-    sas_permissions: str = SAS_PERMISSION_LETTERS
-    adopt: bool = False
+    sas_lifetime_days: int
+    sas_permissions: str
+    adopt: bool
     """Take over existing buckets / account and containers (Pulumi ``import``) instead of creating them."""
-    public_prefixes: tuple[str, ...] = ()
+    public_prefixes: tuple[str, ...]
     """Key prefixes the public bucket's policy makes world-readable; empty: every key (S3 with bucket policies)."""
-    subscription_id: str | None = None
+    subscription_id: str | None
     """Azure, with ``adopt``: the subscription of the existing account (part of the import ids)."""
-    container_name: str | None = None
+    container_name: str | None
     """Azure: the public store's existing container (default ``public-media``)."""
-    private_container_name: str | None = None
+    private_container_name: str | None
     """Azure: the private store's existing container (default ``private-media``)."""
-    access_keys: tuple[str, ...] = ("a",)
+    access_keys: tuple[str, ...]
     """IAM user key slots that exist (``a``, ``b``); two during a rotation."""
-    active_access_key: str = "a"
+    active_access_key: str
     """The key slot whose key the DSNs carry."""
-    active_account_key: str = "key1"
+    active_account_key: str
     """Azure: the account key the DSN carries (``account-key``) or that signs the SAS (``sas``)."""
     given: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """The config keys that were set explicitly (the rest took their defaults)."""
@@ -157,17 +158,12 @@ class StorageSpec:
         return out
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-_CAMEL: dict[str, str] = {f.name: _camel(f.name) for f in fields(StorageSpec) if f.name != "given"}
-CONFIG_KEYS: tuple[str, ...] = tuple(_CAMEL.values())
+_CAMEL: dict[str, str] = {k.field: k.name for k in SPEC_KEYS}
 
 
 def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
-    """Validate ``raw`` group by group, in the order the problems are reported; raise one SpecError for all."""
+    """Read every key through the table, run the cross-field checks in the order problems are reported, and build
+    the spec from the values read; raise one SpecError for every problem."""
     if not isinstance(context, str):
         context = ""
     if not isinstance(raw, Mapping):
@@ -178,18 +174,31 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
     website = identity.slug(c, "website", WEBSITE_MAX)
     environment = identity.slug(c, "environment", ENVIRONMENT_MAX)
     cloud = identity.cloud(c, context=context)
-    caps = capabilities(cloud)
+    c.caps = capabilities(cloud)
     identity.inapplicable_keys(c, cloud, CONFIG_KEYS)
+    _check(c, cloud)
+    for row in SPEC_KEYS:
+        if row.name not in c.values:
+            c.read(row)  # a key without cross-field checks: its type, bounds and values from the table
+    if c.problems:
+        named = website and environment and not any(p.field in ("website", "environment") for p in c.problems)
+        raise SpecError(c.problems, context=context or (f"{website}-{environment}" if named else ""))
+    values = {row.field: c.values[row.name] for row in SPEC_KEYS}
+    return StorageSpec(**values, given=frozenset(k for k in c.raw if k in CONFIG_KEYS))
+
+
+def _check(c: Collector, cloud: Cloud) -> None:
+    """The cross-field checks, group by group (``core/validation/``); each keeps the values the spec holds."""
+    caps = capabilities(cloud)
     where = placement.placement(c, cloud)
     browser = cors(c, caps)
     wanted = stores.stores(c)
     credentials = read_credentials(c, caps)
     stores.check_some_store(c, wanted, credentials, browser)
     media_domain = stores.media_domain(c, wanted)
-    durability = read_durability(c, cloud)
+    read_durability(c, cloud)
     stores.check_capabilities(c, caps, origins=browser.origins)
-    tags = read_tags(c)
-    protect = c.boolean("protect", True)
+    read_tags(c)
     names = stores.bucket_names(c, caps, wanted)
     placement.check_dsn(
         c,
@@ -199,52 +208,6 @@ def _build(raw: Mapping[str, Any], *, context: str) -> StorageSpec:
         private_bucket_name=names.private,
         media_domain=media_domain,
     )
-    az = azure.azure_settings(c, caps, credentials)
-    adoption = read_adoption(c, caps, wanted)
-    rotation = read_rotation(c, credentials)
-
-    if c.problems:
-        named = website and environment and not any(p.field in ("website", "environment") for p in c.problems)
-        raise SpecError(c.problems, context=context or (f"{website}-{environment}" if named else ""))
-
-    return StorageSpec(
-        website=website,
-        environment=environment,
-        cloud=cloud,
-        region=where.region,
-        endpoint=where.endpoint,
-        location=where.location,
-        cors_origins=browser.origins,
-        allow_uploads=browser.allow_uploads,
-        allow_wildcard_origin=browser.allow_wildcard,
-        cors_max_age_seconds=browser.max_age,
-        public_storage=wanted.public,
-        private_storage=wanted.private,
-        credentials=credentials,
-        media_domain=media_domain,
-        versioning=durability.versioning,
-        noncurrent_version_expiration_days=durability.noncurrent_version_expiration_days,
-        abort_incomplete_multipart_upload_days=durability.abort_incomplete_multipart_upload_days,
-        access_log_bucket=durability.access_log_bucket,
-        tags=tags,
-        protect=protect,
-        bucket_name=names.public,
-        private_bucket_name=names.private,
-        account_sku=az.sku,
-        resource_group_name=az.resource_group,
-        storage_account_name=az.account_name,
-        blob_soft_delete_days=az.blob_soft_delete_days,
-        container_soft_delete_days=az.container_soft_delete_days,
-        sas_start=az.sas_start,
-        sas_lifetime_days=az.sas_lifetime_days,
-        sas_permissions=az.sas_permissions,
-        adopt=adoption.adopt,
-        public_prefixes=adoption.public_prefixes,
-        subscription_id=adoption.subscription_id,
-        container_name=adoption.container_name,
-        private_container_name=adoption.private_container_name,
-        access_keys=rotation.access_keys,
-        active_access_key=rotation.active_access_key,
-        active_account_key=rotation.active_account_key,
-        given=frozenset(k for k in c.raw if k in CONFIG_KEYS),
-    )
+    azure.azure_settings(c, caps, credentials)
+    read_adoption(c, caps, wanted)
+    read_rotation(c, credentials)

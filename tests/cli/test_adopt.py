@@ -94,7 +94,7 @@ def test_adopting_without_the_existing_names_is_refused(tmp_path: Path, capsys: 
     stack = stack_file(tmp_path, LEGACY_STACK.replace("  divio-storage:bucketName: legacy-media-bucket\n", ""))
     code, out, err = run(capsys, "adopt", "--stack", stack, "--project-dir", str(ROOT))
     assert (code, out) == (2, "")
-    assert "bucketName: None is not allowed; adopt: true takes over the existing public bucket" in err
+    assert "bucketName: required; adopt: true takes over the existing public bucket" in err
 
 
 def test_import_file_of_a_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

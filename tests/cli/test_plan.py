@@ -572,11 +572,12 @@ def test_platform_example_plans_the_same_bytes_twice() -> None:
     assert all(r["protect"] for r in document["resources"] if r["type"] != "pulumi:providers:aws")
     clouds = {r["type"].split(":")[0] for r in document["resources"] if r["custom"]}
     assert {"aws", "azure-native", "pulumi"} <= clouds
-    # One output per website and environment, DSNs masked.
+    # One output per website and environment; DSNs masked where they carry credentials, shown where they carry none.
     assert len(document["outputs"]) == len(websites)
-    assert all(
-        outputs["storage_dsn"] == "[secret]" for outputs in document["outputs"].values() if "storage_dsn" in outputs
-    )
+    dsns = [outputs["storage_dsn"] for outputs in document["outputs"].values() if "storage_dsn" in outputs]
+    shown = [dsn for dsn in dsns if dsn != "[secret]"]
+    assert shown and len(shown) < len(dsns)
+    assert all(":" not in dsn.split("://", 1)[1].split("@", 1)[0] for dsn in shown)  # no user:secret part
     # The static keys never appear, nor their ciphertexts.
     assert b"EXOplatformmain0123456789" not in first
     text = ok(run_plan("--program", "stacks/platform")).decode()
@@ -674,3 +675,33 @@ def test_a_bad_registry_exits_2_listing_every_problem(tmp_path: Path) -> None:
     assert "  - websites[27] (shop/live): website/environment: 'shop/live' is not allowed;" in stderr
     assert "  - websites[28] (extra/live): credentialsKey: 'exoscale-unknown' is not allowed;" in stderr
     assert "Traceback" not in stderr and result.stdout == b""
+
+
+@pytest.mark.parametrize("namespace", ["divio_storage", "divio-storge", "Divio-Storage"])
+def test_keys_under_a_near_miss_namespace_are_named_as_such(tmp_path: Path, namespace: str) -> None:
+    bad = tmp_path / "Pulumi.typo-live.yaml"
+    bad.write_text(
+        f"config:\n  aws:region: eu-central-1\n  {namespace}:website: example\n  {namespace}:environment: live\n"
+        f"  {namespace}:region: eu-central-1\n"
+    )
+    result = run_plan("--stack", str(bad), "--project-dir", str(ROOT), cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: invalid storage spec for typo-live:\n"), stderr
+    assert (
+        f"  - {namespace}:environment: [not shown] is not allowed; the namespace {namespace!r} is read by nobody; "
+        "did you mean 'divio-storage:environment'?"
+    ) in stderr
+    assert "did you mean 'divio-storage:website'?" in stderr
+    assert stderr.count("did you mean") == 3  # website, environment, region
+    assert "required" not in stderr and "aws:region" not in stderr and "Traceback" not in stderr
+
+
+def test_a_missing_key_says_required(tmp_path: Path) -> None:
+    bad = tmp_path / "Pulumi.half-live.yaml"
+    bad.write_text("config:\n  divio-storage:environment: live\n  divio-storage:region: eu-central-1\n")
+    result = run_plan("--stack", str(bad), "--project-dir", str(ROOT), cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr.startswith("error: invalid storage spec for half-live: website: required; set a lowercase slug")
+    assert "None" not in stderr

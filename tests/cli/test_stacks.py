@@ -16,7 +16,7 @@ import pytest
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.cli.plan import resolve_program, resolve_stack
-from divio_storage_infra.core.fanout import MARKER
+from divio_storage_infra.core.stackfiles import MARKER
 from divio_storage_infra.preview.plan import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -124,6 +124,11 @@ def component(declared: Declared) -> DeclaredResource:
     return declared.one(TYPE, NAME)
 
 
+def revealed(dsn: Any) -> str:
+    """A DSN output's text, whether it is a secret (with credentials) or not (``credentials: none``)."""
+    return str(dsn.value if isinstance(dsn, Secret) else dsn)
+
+
 def outputs(declared: Declared) -> dict[str, Any]:
     return declared.component_outputs[component(declared).urn]
 
@@ -266,7 +271,8 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
     assert out["storage_account_name"] == ACCOUNT
     assert out["public_container_name"] == "public-media"
     assert out["media_url"] == f"https://{ACCOUNT}.blob.core.windows.net/public-media/"
-    assert isinstance(out["storage_dsn"], Secret)
+    # A DSN is a secret when it carries credentials; without, it is shown as it is.
+    assert isinstance(out["storage_dsn"], Secret) == (credentials != "none")
 
     def credential_for(container: str) -> dict[str, str]:
         if credentials == "account-key":
@@ -275,13 +281,13 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
             return {"sas_token": sas_of(container)}
         return {}
 
-    assert out["storage_dsn"].value == azure_dsn(
+    assert revealed(out["storage_dsn"]) == azure_dsn(
         account=ACCOUNT, container="public-media", **credential_for("public-media")
     )
     if private:
         assert out["private_container_name"] == "private-media"
-        assert isinstance(out["private_storage_dsn"], Secret)
-        assert out["private_storage_dsn"].value == azure_dsn(
+        assert isinstance(out["private_storage_dsn"], Secret) == (credentials != "none")
+        assert revealed(out["private_storage_dsn"]) == azure_dsn(
             account=ACCOUNT, container="private-media", **credential_for("private-media")
         )
     else:
@@ -311,20 +317,20 @@ def test_credentials_never_appear_outside_secret_markers(credentials: str) -> No
         for needle in needles:
             assert needle not in text
     out = outputs(declared)
-    secrets = [out["storage_dsn"].value, out["private_storage_dsn"].value]
+    secrets = [revealed(out["storage_dsn"]), revealed(out["private_storage_dsn"])]
     assert all(text.startswith("az://") for text in secrets)
 
 
 def test_dsns_follow_the_contract_with_media_domain() -> None:
     _, declared = declare(privateStorage=True, mediaDomain="media.example.com")
     out = outputs(declared)
-    public = parse_dsn(out["storage_dsn"].value)
+    public = parse_dsn(revealed(out["storage_dsn"]))
     assert (public.account, public.container, public.credential_kind) == (ACCOUNT, "public-media", "account-key")
     assert public.account_key == ACCOUNT_KEY
     assert public.custom_domain == "media.example.com"
     assert public.endpoint_host == "blob.core.windows.net"
     assert public.warnings == ()
-    private = parse_dsn(out["private_storage_dsn"].value)
+    private = parse_dsn(revealed(out["private_storage_dsn"]))
     assert (private.account, private.container, private.custom_domain) == (ACCOUNT, "private-media", None)
     assert out["media_url"] == azure_media_url(ACCOUNT, "public-media", "media.example.com")
     assert out["media_url"] == "https://media.example.com/public-media/"
@@ -344,8 +350,8 @@ def test_sas_tokens_are_scoped_per_container_with_configured_permissions_and_lif
         assert args["resource"] == "c"
         assert args["protocols"] == "https"
     out = outputs(declared)
-    public = parse_dsn(out["storage_dsn"].value)
-    private = parse_dsn(out["private_storage_dsn"].value)
+    public = parse_dsn(revealed(out["storage_dsn"]))
+    private = parse_dsn(revealed(out["private_storage_dsn"]))
     assert public.credential_kind == private.credential_kind == "sas"
     assert public.sas_token == sas_of("public-media", "rwl", "2026-01-31T00:00:00Z")
     assert private.sas_token == sas_of("private-media", "rwl", "2026-01-31T00:00:00Z")
@@ -368,7 +374,7 @@ def test_sas_terms_only_with_sas() -> None:
 def test_without_credentials_the_dsn_has_none_and_shared_keys_are_off() -> None:
     _, declared = declare(credentials="none")
     assert declared.one(T_ACCOUNT).inputs["allowSharedKeyAccess"] is False
-    dsn = parse_dsn(outputs(declared)["storage_dsn"].value)
+    dsn = parse_dsn(revealed(outputs(declared)["storage_dsn"]))
     assert (dsn.account, dsn.container, dsn.credential_kind, dsn.secret) == (ACCOUNT, "public-media", None, None)
 
 
@@ -484,7 +490,7 @@ def test_example_stack_config_declares_what_it_describes() -> None:
     assert {token for token, _ in declared.calls} == {SERVICE_SAS}
     out = outputs(declared)
     assert out["media_url"] == "https://media.example.com/public-media/"
-    assert parse_dsn(out["storage_dsn"].value).credential_kind == "sas"
+    assert parse_dsn(revealed(out["storage_dsn"])).credential_kind == "sas"
 
 
 # --- django-storage-url, the parser Divio apps use, reads the exported DSNs --------------------------------------

@@ -61,6 +61,11 @@ def component(declared: Declared) -> DeclaredResource:
     return declared.one(TYPE)
 
 
+def revealed(dsn: Any) -> str:
+    """A DSN output's text, whether it is a secret (with credentials) or not (``credentials: none``)."""
+    return str(dsn.value if isinstance(dsn, Secret) else dsn)
+
+
 def outputs(declared: Declared) -> dict[str, Any]:
     return declared.component_outputs[component(declared).urn]
 
@@ -255,10 +260,11 @@ def test_declared_graph(private: bool, credentials: str, cors: str, versioning: 
     assert out["public_bucket_name"] == public_name
     assert out["public_bucket_arn"] == f"arn:aws:s3:::{public_name}"
     assert out["media_url"] == f"https://{public_name}.s3.eu-central-1.amazonaws.com/"
-    assert isinstance(out["storage_dsn"], Secret)
+    # A DSN is a secret when it carries credentials; without, it is shown as it is.
+    assert isinstance(out["storage_dsn"], Secret) == (credentials != "none")
     if private:
         assert out["private_bucket_name"] == private_name
-        assert isinstance(out["private_storage_dsn"], Secret)
+        assert isinstance(out["private_storage_dsn"], Secret) == (credentials != "none")
     else:
         assert "private_bucket_name" not in out
         assert "private_storage_dsn" not in out
@@ -276,25 +282,25 @@ def test_declared_graph(private: bool, credentials: str, cors: str, versioning: 
         assert key.inputs["user"] == "example-live-media"
         assert out["access_key_id"] == FAKE_KEY_ID
         assert "access_policy_json" not in out
-        dsn = parse_dsn(out["storage_dsn"].value)
+        dsn = parse_dsn(revealed(out["storage_dsn"]))
         assert (dsn.access_key_id, dsn.secret) == (FAKE_KEY_ID, FAKE_SECRET)
     else:
         assert declared.by_type("aws:iam/user:User") == []
         assert json.loads(out["access_policy_json"]) == access
-        dsn = parse_dsn(out["storage_dsn"].value)
+        dsn = parse_dsn(revealed(out["storage_dsn"]))
         assert dsn.access_key_id is None and dsn.secret is None
 
 
 def test_dsns_follow_the_contract() -> None:
     _, declared = declare(privateStorage=True, credentials="iam-user", mediaDomain="media.example.com")
     out = outputs(declared)
-    public = parse_dsn(out["storage_dsn"].value)
+    public = parse_dsn(revealed(out["storage_dsn"]))
     assert public.bucket == out["public_bucket_name"]
     assert public.endpoint_host == "s3.eu-central-1.amazonaws.com"
     assert public.acl == "bucket-owner-full-control"
     assert public.custom_domain == "media.example.com"
     assert public.signed_urls is False
-    private = parse_dsn(out["private_storage_dsn"].value)
+    private = parse_dsn(revealed(out["private_storage_dsn"]))
     assert private.bucket == out["private_bucket_name"]
     assert private.signed_urls is True
     assert private.custom_domain is None

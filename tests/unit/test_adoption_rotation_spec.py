@@ -71,7 +71,7 @@ def test_adopt_needs_the_existing_names() -> None:
         (
             {**AWS, "cloud": "exoscale", "region": "ch-gva-2", "publicPrefixes": ["a/"]},
             "publicPrefixes",
-            "only applies to cloud",
+            "exoscale has no bucket policies",
         ),
         ({**AWS, "accessKeys": ["a", "b"]}, "accessKeys", "only applies with credentials: iam-user"),
         ({**AWS, "credentials": "iam-user", "accessKeys": ["a", "c"]}, "accessKeys", "one or both of the key slots"),

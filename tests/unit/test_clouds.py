@@ -8,16 +8,15 @@ from typing import Any, get_args
 import pytest
 
 from divio_storage_infra.core.clouds import (
-    CLOUD_SPECIFIC_KEYS,
     CLOUDS,
     S3_CLOUDS,
     S3_PROVIDERS,
     CloudCapabilities,
     capabilities,
     cloud_for_dsn,
-    clouds_for_key,
 )
 from divio_storage_infra.core.clouds.base import CloudName, Credentials
+from divio_storage_infra.core.configkeys import EVERY_CLOUD, SPEC_KEYS, cloud_keys, clouds_for_key, inapplicable_why
 from divio_storage_infra.core.dsn import azure_dsn, parse_dsn, s3_dsn
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import CONFIG_KEYS, StorageSpec
@@ -58,11 +57,14 @@ def test_every_cloud_has_a_placement_check() -> None:
     assert set(CHECKS) == set(CLOUDS)
 
 
+CLOUD_SPECIFIC_KEYS = frozenset(k.name for k in SPEC_KEYS if k.applies is not EVERY_CLOUD)
+
+
 @pytest.mark.parametrize("name", list(CLOUDS))
-def test_a_tables_keys_are_config_keys_and_apply_there(name: str) -> None:
-    table = CLOUDS[name]
-    assert table.config_keys <= set(CONFIG_KEYS)
-    for key in table.config_keys:
+def test_a_clouds_keys_are_config_keys_and_apply_there(name: str) -> None:
+    keys = cloud_keys(name)
+    assert keys <= set(CONFIG_KEYS)
+    for key in keys:
         assert name in clouds_for_key(key)
         # Given on this cloud, the key is never "only for other clouds" (its value may still be checked).
         assert not any(field == key and "only applies to cloud" in why for field, why in _problems(name, **{key: 1}))
@@ -70,11 +72,25 @@ def test_a_tables_keys_are_config_keys_and_apply_there(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(CLOUDS))
 def test_a_cloud_specific_key_of_another_cloud_is_refused(name: str) -> None:
-    foreign = sorted(CLOUD_SPECIFIC_KEYS - CLOUDS[name].config_keys)
-    assert foreign, f"{name} accepts every cloud-specific key; the tables say nothing"
+    foreign = sorted(CLOUD_SPECIFIC_KEYS - cloud_keys(name))
+    assert foreign, f"{name} accepts every cloud-specific key; the table says nothing"
     for key in foreign:
-        expected = f"only applies to cloud {' / '.join(clouds_for_key(key))}, not {name}; remove it"
+        expected = inapplicable_why(key, name)
+        assert expected is not None
         assert (key, expected) in _problems(name, **{key: "x"})
+
+
+def test_a_key_a_cloud_lacks_the_feature_for_says_which_feature() -> None:
+    # One source of truth: what the durability checks refuse is what the table calls inapplicable.
+    assert cloud_keys("exoscale") == {"region", "bucketName", "privateBucketName"}
+    assert "accessLogBucket" not in cloud_keys("s3-compatible")
+    assert inapplicable_why("accessLogBucket", "exoscale") == (
+        "exoscale has no server access logging; remove accessLogBucket"
+    )
+    assert "no lifecycle rules" in str(inapplicable_why("abortIncompleteMultipartUploadDays", "exoscale"))
+    assert inapplicable_why("abortIncompleteMultipartUploadDays", "azure") == (
+        "only applies to cloud aws / s3-compatible, not azure; remove it"
+    )
 
 
 def test_a_key_no_table_lists_applies_to_every_cloud() -> None:

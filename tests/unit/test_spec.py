@@ -66,11 +66,11 @@ def test_to_dict_round_trips() -> None:
         ({**AWS, "website": "-site"}, "website", "'-site'", "starting and ending with a letter or digit"),
         ({**AWS, "website": "a--b"}, "website", "'a--b'", "single hyphens"),
         ({**AWS, "website": "a" * 64}, "website", "'" + "a" * 60 + "…' (64 characters)", "1-63"),
-        ({"environment": "live", "region": "eu-central-1"}, "website", "None", "it is required"),
+        ({"environment": "live", "region": "eu-central-1"}, "website", "required", "a lowercase slug"),
         ({**AWS, "environment": "Live"}, "environment", "'Live'", "lowercase"),
         ({**AWS, "cloud": "gcp"}, "cloud", "'gcp'", "aws, exoscale, s3-compatible, azure"),
         ({**AWS, "region": "eu-cental-1"}, "region", "'eu-cental-1'", "did you mean 'eu-central-1'"),
-        ({"website": "example", "environment": "live"}, "region", "None", "required for cloud aws"),
+        ({"website": "example", "environment": "live"}, "region", "required", "for cloud aws"),
         ({**AWS, "corsOrigins": ["*"]}, "corsOrigins", "'*'", "allowWildcardOrigin: true"),
         ({**AWS, "corsOrigins": ["www.example.com"]}, "corsOrigins", "'www.example.com'", "scheme://host[:port]"),
         ({**AWS, "corsOrigins": ["https://example.com/"]}, "corsOrigins", "'https://example.com/'", "trailing slash"),
@@ -160,7 +160,7 @@ def test_to_dict_round_trips() -> None:
         ),
         ({**AZURE, "accountSku": "Premium_LRS"}, "accountSku", "'Premium_LRS'", "Standard_LRS"),
         ({**AZURE, "storageAccountName": "Has-Hyphen"}, "storageAccountName", "'Has-Hyphen'", "3 to 24 lowercase"),
-        ({**AZURE, "credentials": "sas"}, "sasStart", "None", "ISO date"),
+        ({**AZURE, "credentials": "sas"}, "sasStart", "required", "ISO date"),
         (
             {**AZURE, "credentials": "sas", "sasStart": "01/02/2026"},
             "sasStart",
@@ -192,8 +192,8 @@ def test_to_dict_round_trips() -> None:
         (
             {**AWS, "cloud": "s3-compatible", "region": "us-east-1"},
             "endpoint",
-            "None",
-            "required for cloud s3-compatible",
+            "required",
+            "for cloud s3-compatible",
         ),
     ],
 )
@@ -205,6 +205,12 @@ def test_invalid_value_is_named_with_what_is_allowed(raw: dict[str, Any], field:
     assert f"{field}: " in text
     assert value in text
     assert allowed in text
+
+
+def test_a_missing_key_reads_required_and_what_to_set() -> None:
+    error = error_for({"environment": "live", "region": "eu-central-1"})
+    assert str(error) == "invalid storage spec: website: required; set a lowercase slug such as 'my-site'"
+    assert "None" not in str(error_for({"website": "example", "environment": "live"}))
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -18,20 +18,11 @@ S3_CLOUDS: frozenset[str] = frozenset(name for name, c in CLOUDS.items() if c.fa
 """The clouds the S3 component serves."""
 S3_PROVIDERS: dict[str, CloudCapabilities] = {name: c for name, c in CLOUDS.items() if c.family == "s3"}
 """The S3 family's tables by name."""
-CLOUD_SPECIFIC_KEYS: frozenset[str] = frozenset(key for c in CLOUDS.values() for key in c.config_keys)
-"""Config keys that apply to some clouds only; every other key applies to all."""
 
 
 def capabilities(cloud: str) -> CloudCapabilities:
     """The table of ``cloud``; KeyError for a name that is not a cloud (the spec has refused it before)."""
     return CLOUDS[cloud]
-
-
-def clouds_for_key(key: str) -> tuple[str, ...]:
-    """The clouds a config key applies to, sorted."""
-    if key not in CLOUD_SPECIFIC_KEYS:
-        return tuple(sorted(CLOUDS))
-    return tuple(sorted(name for name, c in CLOUDS.items() if key in c.config_keys))
 
 
 def cloud_for_dsn(scheme: str, endpoint_host: str) -> str:
@@ -45,7 +36,6 @@ def cloud_for_dsn(scheme: str, endpoint_host: str) -> str:
 
 __all__ = [
     "CLOUDS",
-    "CLOUD_SPECIFIC_KEYS",
     "S3_CLOUDS",
     "S3_PROVIDERS",
     "CloudCapabilities",
@@ -53,5 +43,4 @@ __all__ = [
     "Credentials",
     "capabilities",
     "cloud_for_dsn",
-    "clouds_for_key",
 ]

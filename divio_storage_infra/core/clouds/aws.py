@@ -17,18 +17,6 @@ AWS = CloudCapabilities(
     dsn_scheme="s3",
     dsn_host_suffixes=(".amazonaws.com", ".amazonaws.com.cn"),
     credentials=("none", "iam-user"),
-    config_keys=frozenset(
-        {
-            "region",
-            "bucketName",
-            "privateBucketName",
-            "abortIncompleteMultipartUploadDays",
-            "accessLogBucket",
-            "publicPrefixes",
-            "accessKeys",
-            "activeAccessKey",
-        }
-    ),
     iam=True,
     public_access_block=True,
     ownership_controls=True,

@@ -29,23 +29,6 @@ AZURE = CloudCapabilities(
     family="azure",
     dsn_scheme="az",
     credentials=("account-key", "sas", "none"),
-    config_keys=frozenset(
-        {
-            "location",
-            "accountSku",
-            "resourceGroupName",
-            "storageAccountName",
-            "blobSoftDeleteDays",
-            "containerSoftDeleteDays",
-            "sasStart",
-            "sasLifetimeDays",
-            "sasPermissions",
-            "subscriptionId",
-            "containerName",
-            "privateContainerName",
-            "activeAccountKey",
-        }
-    ),
     iam=False,
     public_access_block=False,
     ownership_controls=False,

@@ -18,7 +18,8 @@ Family = Literal["s3", "azure"]
 class CloudCapabilities:
     """What one cloud offers and how this project declares it (True: the component declares it).
 
-    The spec reads ``credentials``, ``config_keys`` and the feature flags to refuse what a cloud cannot do; the
+    The spec reads ``credentials`` and the feature flags to refuse what a cloud cannot do (``core/configkeys.py``
+    derives from them which keys apply); the
     components read the flags to decide what to declare and which notes to add to the plan; the DSN layer reads
     ``dsn_host_suffixes`` to tell which cloud a DSN points at.
     """
@@ -31,8 +32,6 @@ class CloudCapabilities:
     dsn_scheme: Literal["s3", "az"]
     credentials: tuple[Credentials, ...]
     """The credential modes the cloud offers; the first is the default."""
-    config_keys: frozenset[str]
-    """The cloud-specific config keys that apply to this cloud; a key no table lists applies to every cloud."""
     iam: bool
     public_access_block: bool
     ownership_controls: bool
@@ -67,6 +66,8 @@ class CloudCapabilities:
     """Why bucket names may not contain dots on this cloud; empty when they may."""
     access_logging: bool = False
     """Server access logs into another bucket (``accessLogBucket``)."""
+    custom_endpoint: bool = False
+    """The spec names the provider's endpoint host (``endpoint``) instead of the table deriving it."""
     notes: str = ""
     """What the plan should say about this cloud beyond the missing features."""
 

@@ -24,9 +24,6 @@ EXOSCALE = CloudCapabilities(
         "iam-user": "Exoscale has no IAM API in this provider set-up; create an API key at Exoscale "
         "and set accessKeyId / secretAccessKey (secret) in stack config with credentials: static",
     },
-    config_keys=frozenset(
-        {"region", "bucketName", "privateBucketName", "abortIncompleteMultipartUploadDays", "accessLogBucket"}
-    ),
     iam=False,
     public_access_block=False,
     ownership_controls=False,

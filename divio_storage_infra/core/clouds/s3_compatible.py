@@ -27,17 +27,6 @@ S3_COMPATIBLE = CloudCapabilities(
         "iam-user": "a generic S3-compatible endpoint has no IAM API here; create a key at the "
         "provider and set accessKeyId / secretAccessKey (secret) in stack config with credentials: static",
     },
-    config_keys=frozenset(
-        {
-            "region",
-            "endpoint",
-            "bucketName",
-            "privateBucketName",
-            "publicPrefixes",
-            "abortIncompleteMultipartUploadDays",
-            "accessLogBucket",
-        }
-    ),
     iam=False,
     public_access_block=False,
     ownership_controls=False,
@@ -50,5 +39,6 @@ S3_COMPATIBLE = CloudCapabilities(
     endpoint=_endpoint,
     explicit_provider=True,
     region_in_dsn=True,
+    custom_endpoint=True,
 )
 """A generic S3-compatible provider; it claims every ``s3://`` host AWS and Exoscale do not."""

@@ -21,7 +21,7 @@ from divio_storage_infra.core.dsn.values import (
     quote_value,
     secret_problem,
 )
-from divio_storage_infra.core.errors import Problem
+from divio_storage_infra.core.errors import MISSING, Problem
 from divio_storage_infra.core.rules import check_bucket_name, check_endpoint
 
 CANNED_ACLS: frozenset[str] = frozenset(
@@ -111,75 +111,16 @@ def s3_dsn(
     this project's emulator extension. ``signed_urls`` (private bucket) excludes ``custom_domain``;
     ``path_style`` adds ``addressing_style=path``.
     """
-    problems: list[Problem] = []
-    if why := check_bucket_name(bucket):
-        problems.append(Problem("bucket", bucket, why))
-    if why := check_endpoint(endpoint_host):
-        problems.append(Problem("endpoint_host", endpoint_host, why))
-    elif ":" in endpoint_host:
-        problems.append(
-            Problem(
-                "endpoint_host",
-                endpoint_host,
-                "django-storage-url drops the port and connects to https://<host>/; use a host on port 443 "
-                "(for an emulator, pass endpoint_url as well)",
-            )
-        )
-    if (access_key_id is None) != (secret_access_key is None):
-        problems.append(
-            Problem(
-                "access_key_id" if access_key_id is None else "secret_access_key",
-                None,
-                "give both access_key_id and secret_access_key, or neither (the app then uses a role)",
-            )
-        )
-    if problem := secret_problem("access_key_id", access_key_id):
-        problems.append(problem)
-    elif isinstance(access_key_id, str) and not access_key_id.strip():
-        problems.append(Problem("access_key_id", access_key_id, "expected a non-empty access key id"))
-    if problem := secret_problem("secret_access_key", secret_access_key):
-        problems.append(problem)
-    if custom_domain is not None:
-        if problem := domain_problem("custom_domain", custom_domain):
-            problems.append(problem)
-        if signed_urls:
-            problems.append(
-                Problem(
-                    "custom_domain",
-                    custom_domain,
-                    "a private bucket (signed_urls) is read through signed S3 URLs; django-storages does not sign "
-                    "URLs on a custom domain, so leave custom_domain out",
-                )
-            )
-    if not isinstance(acl, str) or acl not in CANNED_ACLS:
-        problems.append(Problem("acl", acl, f"expected a canned ACL: {', '.join(sorted(CANNED_ACLS))}"))
-    if region is not None and (not isinstance(region, str) or not _REGION_RE.fullmatch(region)):
-        problems.append(Problem("region", region, "expected a region name of lowercase letters, digits and hyphens"))
-    if endpoint_url is not None and (problem := endpoint_url_problem("endpoint_url", endpoint_url)):
-        problems.append(problem)
+    problems = [
+        *_place_problems(bucket, endpoint_host, region, endpoint_url),
+        *_credential_problems(access_key_id, secret_access_key),
+        *_option_problems(custom_domain, signed_urls, acl),
+    ]
     if problems:
         raise DsnError(problems)
 
     host = f"{bucket}.{endpoint_host}"
-    read_bucket, read_endpoint, read_region, aws_style = split_s3_host(host, None, shown=host)
-    if (read_bucket, read_endpoint) != (bucket, endpoint_host):
-        raise DsnError.one(
-            "endpoint_host",
-            endpoint_host,
-            f"django-storage-url would read {host!r} as bucket {read_bucket!r} at endpoint {read_endpoint!r}; "
-            "it takes the last three labels as the endpoint unless the host contains '.s3.' or '.s3-', so use "
-            "an endpoint host of three labels (or fewer with a bucket name without dots), and a bucket name "
-            "without '.s3.' or '.s3-'",
-        )
-    write_region = region is not None and region != read_region
-    if write_region and aws_style:
-        raise DsnError.one(
-            "region",
-            region,
-            f"django-storage-url takes the region from an AWS-style host and ignores region_name; "
-            f"{endpoint_host!r} names region {read_region!r}: use the endpoint host of region {region!r}",
-        )
-
+    write_region = _region_to_write(bucket, endpoint_host, region)
     userinfo = ""
     if access_key_id is not None and secret_access_key is not None:
         userinfo = f"{quote_value(access_key_id)}:{quote_value(secret_access_key)}@"
@@ -245,3 +186,91 @@ def parse_s3(parts: DsnParts) -> ParsedDsn:
         region_name_ignored=aws_style and region_param is not None and region_param != region,
         raw=parts.text,
     )
+
+
+def _place_problems(bucket: str, endpoint_host: str, region: str | None, endpoint_url: str | None) -> list[Problem]:
+    """What is wrong with the bucket name, endpoint host, region and emulator endpoint of a DSN."""
+    problems: list[Problem] = []
+    if why := check_bucket_name(bucket):
+        problems.append(Problem("bucket", bucket, why))
+    if why := check_endpoint(endpoint_host):
+        problems.append(Problem("endpoint_host", endpoint_host, why))
+    elif ":" in endpoint_host:
+        problems.append(
+            Problem(
+                "endpoint_host",
+                endpoint_host,
+                "django-storage-url drops the port and connects to https://<host>/; use a host on port 443 "
+                "(for an emulator, pass endpoint_url as well)",
+            )
+        )
+    if region is not None and (not isinstance(region, str) or not _REGION_RE.fullmatch(region)):
+        problems.append(Problem("region", region, "expected a region name of lowercase letters, digits and hyphens"))
+    if endpoint_url is not None and (problem := endpoint_url_problem("endpoint_url", endpoint_url)):
+        problems.append(problem)
+    return problems
+
+
+def _credential_problems(access_key_id: str | None, secret_access_key: str | None) -> list[Problem]:
+    """Both credentials or neither, each one usable in a URL; their values are never shown."""
+    problems: list[Problem] = []
+    if (access_key_id is None) != (secret_access_key is None):
+        problems.append(
+            Problem(
+                "access_key_id" if access_key_id is None else "secret_access_key",
+                MISSING,
+                "give both access_key_id and secret_access_key, or neither (the app then uses a role)",
+            )
+        )
+    if problem := secret_problem("access_key_id", access_key_id):
+        problems.append(problem)
+    elif isinstance(access_key_id, str) and not access_key_id.strip():
+        problems.append(Problem("access_key_id", access_key_id, "expected a non-empty access key id"))
+    if problem := secret_problem("secret_access_key", secret_access_key):
+        problems.append(problem)
+    return problems
+
+
+def _option_problems(custom_domain: str | None, signed_urls: bool, acl: str) -> list[Problem]:
+    """The custom domain (never with signed URLs) and the canned ACL."""
+    problems: list[Problem] = []
+    if custom_domain is not None:
+        if problem := domain_problem("custom_domain", custom_domain):
+            problems.append(problem)
+        if signed_urls:
+            problems.append(
+                Problem(
+                    "custom_domain",
+                    custom_domain,
+                    "a private bucket (signed_urls) is read through signed S3 URLs; django-storages does not sign "
+                    "URLs on a custom domain, so leave custom_domain out",
+                )
+            )
+    if not isinstance(acl, str) or acl not in CANNED_ACLS:
+        problems.append(Problem("acl", acl, f"expected a canned ACL: {', '.join(sorted(CANNED_ACLS))}"))
+    return problems
+
+
+def _region_to_write(bucket: str, endpoint_host: str, region: str | None) -> bool:
+    """Whether the DSN must name ``region_name``; DsnError when django-storage-url would read the host otherwise."""
+    host = f"{bucket}.{endpoint_host}"
+    read_bucket, read_endpoint, read_region, aws_style = split_s3_host(host, None, shown=host)
+    if (read_bucket, read_endpoint) != (bucket, endpoint_host):
+        raise DsnError.one(
+            "endpoint_host",
+            endpoint_host,
+            f"django-storage-url would read {host!r} as bucket {read_bucket!r} at endpoint {read_endpoint!r}; "
+            "it takes the last three labels as the endpoint unless the host contains '.s3.' or '.s3-', so use "
+            "an endpoint host of three labels (or fewer with a bucket name without dots), and a bucket name "
+            "without '.s3.' or '.s3-'",
+        )
+    write_region = region is not None and region != read_region
+    if write_region and aws_style:
+        raise DsnError.one(
+            "region",
+            region,
+            f"django-storage-url takes the region from an AWS-style host and ignores region_name; "
+            f"{endpoint_host!r} names region {read_region!r}: use the endpoint host of region {region!r}",
+        )
+
+    return write_region

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from divio_storage_infra.core.clouds import CloudCapabilities
 from divio_storage_infra.core.clouds.azure import PRIVATE_CONTAINER, PUBLIC_CONTAINER
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.problems import Collector
 from divio_storage_infra.core.validation.stores import Stores
 
 PUBLIC_PREFIXES_MAX = 20
@@ -33,10 +33,10 @@ class Adoption(NamedTuple):
 
 def read_adoption(c: Collector, caps: CloudCapabilities, wanted: Stores) -> Adoption:
     """Read and check the adoption keys for ``caps``' cloud; problems go to ``c``."""
-    adopt = c.boolean("adopt", False)
+    adopt = c.boolean("adopt")
     if adopt:
         _require_names(c, caps, wanted)
-    prefixes = _public_prefixes(c, caps, wanted)
+    prefixes = c.keep("publicPrefixes", _public_prefixes(c, caps, wanted))
     subscription = c.string("subscriptionId")
     if subscription is not None:
         if not _GUID_RE.fullmatch(subscription):
@@ -76,7 +76,7 @@ def _require_names(c: Collector, caps: CloudCapabilities, wanted: Stores) -> Non
         ]
     for key, needed, what in required:
         if needed and c.raw.get(key) is None:
-            c.bad(key, None, f"adopt: true takes over {what} explicitly, never a derived one")
+            c.missing(key, f"adopt: true takes over {what} explicitly, never a derived one")
 
 
 def _public_prefixes(c: Collector, caps: CloudCapabilities, wanted: Stores) -> tuple[str, ...]:
@@ -86,8 +86,7 @@ def _public_prefixes(c: Collector, caps: CloudCapabilities, wanted: Stores) -> t
     prefixes = c.string_list("publicPrefixes")
     raw = c.raw["publicPrefixes"]
     if not caps.bucket_policy:
-        c.bad("publicPrefixes", raw, f"{caps.name} has no bucket policies to grant public read by prefix")
-        return ()
+        return ()  # the table of config keys has said why this cloud refuses the key
     if not wanted.public:
         c.bad("publicPrefixes", raw, "applies to the public store; publicStorage is false")
         return ()

@@ -7,20 +7,14 @@ import re
 from typing import NamedTuple
 
 from divio_storage_infra.core.clouds import CloudCapabilities
+from divio_storage_infra.core.configkeys import key
 from divio_storage_infra.core.rules import check_account_name
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.problems import Collector
 
-AZURE_SKUS: tuple[str, ...] = (
-    "Standard_LRS",
-    "Standard_GRS",
-    "Standard_RAGRS",
-    "Standard_ZRS",
-    "Standard_GZRS",
-    "Standard_RAGZRS",
-)
-"""The storage account SKUs the spec accepts (``accountSku``, default Standard_LRS)."""
-SAS_PERMISSION_LETTERS = "racwdl"
-"""read, add, create, write, delete, list: the order Azure expects."""
+AZURE_SKUS: tuple[str, ...] = key("accountSku").values
+"""The storage account SKUs the spec accepts (``accountSku``; the table of config keys lists them)."""
+SAS_PERMISSION_LETTERS = str(key("sasPermissions").default)
+"""read, add, create, write, delete, list: the order Azure expects (and the default of ``sasPermissions``)."""
 
 _RESOURCE_GROUP_RE = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits; fromisoformat also takes 2026-W01-1, 20260101
@@ -46,7 +40,7 @@ class AzureSettings(NamedTuple):
 
 def azure_settings(c: Collector, caps: CloudCapabilities, credentials: str) -> AzureSettings:
     """Read and check the Azure keys; the SAS terms only where the cloud offers SAS credentials."""
-    sku = c.string("accountSku", "Standard_LRS")
+    sku = c.string("accountSku")
     if sku not in AZURE_SKUS:
         c.bad("accountSku", sku, f"expected one of {', '.join(AZURE_SKUS)}")
     resource_group = c.string("resourceGroupName")
@@ -59,25 +53,25 @@ def azure_settings(c: Collector, caps: CloudCapabilities, credentials: str) -> A
     account_name = c.string("storageAccountName")
     if account_name is not None and (why := check_account_name(account_name)):
         c.bad("storageAccountName", account_name, why)
-    blob_soft = c.integer("blobSoftDeleteDays", 7, 1, 365, "days")
-    container_soft = c.integer("containerSoftDeleteDays", 7, 1, 365, "days")
+    blob_soft = c.integer("blobSoftDeleteDays")
+    container_soft = c.integer("containerSoftDeleteDays")
     if isinstance(c.raw.get("sasStart"), dt.date) and not isinstance(c.raw.get("sasStart"), dt.datetime):
         # A YAML registry reads an unquoted 2026-01-01 as a date; it means the same.
         c.raw = {**c.raw, "sasStart": c.raw["sasStart"].isoformat()}
     sas_start = c.string("sasStart")
-    sas_lifetime = c.integer("sasLifetimeDays", 90, 1, 365, "days")
-    sas_permissions = c.string("sasPermissions", SAS_PERMISSION_LETTERS) or ""
+    sas_lifetime = c.integer("sasLifetimeDays")
+    sas_permissions = c.string("sasPermissions") or ""
     if "sas" in caps.credentials:
         _check_sas(c, credentials, sas_start, sas_permissions)
     return AzureSettings(
-        sku=sku or "Standard_LRS",
+        sku=c.keep("accountSku", sku if sku in AZURE_SKUS else c.default("accountSku")),
         resource_group=resource_group,
         account_name=account_name,
         blob_soft_delete_days=blob_soft,
         container_soft_delete_days=container_soft,
         sas_start=sas_start,
         sas_lifetime_days=sas_lifetime,
-        sas_permissions="".join(ch for ch in SAS_PERMISSION_LETTERS if ch in sas_permissions),
+        sas_permissions=c.keep("sasPermissions", "".join(ch for ch in SAS_PERMISSION_LETTERS if ch in sas_permissions)),
     )
 
 
@@ -88,7 +82,7 @@ def _check_sas(c: Collector, credentials: str, sas_start: str | None, permission
             c.bad(key, c.raw[key], "only applies with credentials: sas")
         return
     if sas_start is None:
-        c.bad("sasStart", None, "credentials: sas needs the first day of validity as an ISO date, e.g. 2026-01-01")
+        c.missing("sasStart", "credentials: sas needs the first day of validity as an ISO date, e.g. 2026-01-01")
     elif (why := sas_start_problem(sas_start)) is not None:
         c.bad("sasStart", sas_start, why)
     if (

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from divio_storage_infra.core.clouds import CloudCapabilities
 from divio_storage_infra.core.rules import check_origin
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.problems import Collector
 
 
 class Cors(NamedTuple):
@@ -20,8 +20,8 @@ class Cors(NamedTuple):
 
 def cors(c: Collector, caps: CloudCapabilities) -> Cors:
     """Read and check the CORS keys; origins are exact ``scheme://host[:port]``, ``*`` only when asked for."""
-    allow_wildcard = c.boolean("allowWildcardOrigin", False)
-    origins = c.string_list("corsOrigins")
+    allow_wildcard = c.boolean("allowWildcardOrigin")
+    origins = c.keep("corsOrigins", c.string_list("corsOrigins"))
     for origin in origins:
         if why := check_origin(origin, allow_wildcard=allow_wildcard):
             c.bad("corsOrigins", origin, why)
@@ -32,8 +32,8 @@ def cors(c: Collector, caps: CloudCapabilities) -> Cors:
         c.bad("corsOrigins", list(origins), f"{caps.max_cors_rules_why}; this lists {len(origins)}")
     if allow_wildcard and "*" in origins and len(origins) > 1:
         c.bad("corsOrigins", list(origins), "'*' already allows every origin; list it alone")
-    allow_uploads = c.boolean("allowUploads", False)
+    allow_uploads = c.boolean("allowUploads")
     if allow_uploads and not origins:
         c.bad("allowUploads", True, "browser uploads need at least one entry in corsOrigins")
-    max_age = c.integer("corsMaxAgeSeconds", 3600, 0, 86400, "seconds")
+    max_age = c.integer("corsMaxAgeSeconds")
     return Cors(origins, allow_uploads, allow_wildcard, max_age)

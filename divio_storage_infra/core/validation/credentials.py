@@ -7,19 +7,19 @@ from typing import Any
 
 from divio_storage_infra.core.clouds import CloudCapabilities, Credentials
 from divio_storage_infra.core.errors import NOT_SHOWN, Problem, has_control_characters
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.problems import Collector
 
 
 def credentials(c: Collector, caps: CloudCapabilities) -> Credentials:
     """The credential mode, default the cloud's first; a mode the cloud lacks is an error that says why."""
     offered = caps.credentials
-    raw = c.string("credentials", caps.default_credentials)
+    raw = c.string("credentials")
     for mode in offered:
         if raw == mode:
             return mode
     why = caps.credentials_why.get(str(raw), f"cloud {caps.name} offers {', '.join(offered)}")
     c.bad("credentials", raw, why)
-    return caps.default_credentials
+    return c.keep("credentials", caps.default_credentials)
 
 
 CREDENTIAL_VALUE_MAX = 256

@@ -10,11 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from divio_storage_infra.core.clouds import S3_PROVIDERS
+from divio_storage_infra.core.clouds import CLOUDS, S3_PROVIDERS
+from divio_storage_infra.core.configkeys import key
 from divio_storage_infra.core.rules import check_bucket_name
-
-NONCURRENT_DAYS_DEFAULT = 30
-ABORT_MULTIPART_DAYS_DEFAULT = 7
 
 # Why versioning stays off by default where it does (the plan's notes and the spec's errors say the same).
 _VERSIONING_OFF_WHY: dict[str, str] = {
@@ -31,14 +29,14 @@ class Reader(Protocol):
     def bad(self, key: str, value: object, allowed: str) -> None:
         """Record one problem with ``key``."""
 
-    def boolean(self, key: str, default: bool) -> bool:
-        """``key`` as a boolean, or ``default``."""
+    def boolean(self, key: str) -> bool:
+        """``key`` as a boolean, or its default."""
 
-    def integer(self, key: str, default: int, low: int, high: int, unit: str) -> int:
-        """``key`` as a whole number from ``low`` to ``high``, or ``default``."""
+    def integer(self, key: str) -> int:
+        """``key`` as a whole number within its bounds, or its default."""
 
-    def string(self, key: str, default: str | None = None) -> str | None:
-        """``key`` as a string, or ``default``."""
+    def string(self, key: str) -> str | None:
+        """``key`` as a string, or its default."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +51,7 @@ class Durability:
 
 def versioning_default(cloud: str) -> bool:
     """Versioning is on by default where the provider can also expire old versions (S3 family), else off."""
-    provider = S3_PROVIDERS.get(cloud)
-    return provider is not None and provider.expires_noncurrent_versions
+    return bool(key("versioning").default_for(CLOUDS[cloud]))
 
 
 def versioning_off_why(cloud: str) -> str | None:
@@ -67,8 +64,8 @@ def read_durability(c: Reader, cloud: str) -> Durability:
     and ``accessLogBucket`` for ``cloud``; problems go to ``c``."""
     raw = c.raw
     provider = S3_PROVIDERS.get(cloud)
-    versioning = c.boolean("versioning", versioning_default(cloud))
-    noncurrent = c.integer("noncurrentVersionExpirationDays", NONCURRENT_DAYS_DEFAULT, 1, 3650, "days")
+    versioning = c.boolean("versioning")
+    noncurrent = c.integer("noncurrentVersionExpirationDays")
     if "noncurrentVersionExpirationDays" in raw and not versioning:
         why = (
             "only applies with versioning: true; remove it or turn versioning on"
@@ -77,7 +74,7 @@ def read_durability(c: Reader, cloud: str) -> Durability:
             "remove it or set versioning: true"
         )
         c.bad("noncurrentVersionExpirationDays", raw["noncurrentVersionExpirationDays"], why)
-    abort_days = c.integer("abortIncompleteMultipartUploadDays", ABORT_MULTIPART_DAYS_DEFAULT, 1, 365, "days")
+    abort_days = c.integer("abortIncompleteMultipartUploadDays")
     log_bucket = c.string("accessLogBucket")
     if log_bucket is not None:
         if problem := check_bucket_name(log_bucket):
@@ -96,14 +93,6 @@ def read_durability(c: Reader, cloud: str) -> Durability:
                 f"{name} has no lifecycle rules, so old versions cannot expire; remove it (the plan notes that "
                 "old versions are kept)",
             )
-        if not provider.lifecycle and "abortIncompleteMultipartUploadDays" in raw:
-            c.bad(
-                "abortIncompleteMultipartUploadDays",
-                raw["abortIncompleteMultipartUploadDays"],
-                f"{name} has no lifecycle rules, so incomplete uploads cannot be aborted; remove it",
-            )
-        if log_bucket is not None and not provider.access_logging:
-            c.bad("accessLogBucket", log_bucket, f"{name} has no server access logging; remove accessLogBucket")
     return Durability(
         versioning=versioning,
         noncurrent_version_expiration_days=noncurrent,

@@ -7,9 +7,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from divio_storage_infra.core.clouds import CLOUD_SPECIFIC_KEYS, CLOUDS, CloudName, clouds_for_key
+from divio_storage_infra.core.clouds import CLOUDS, CloudName
+from divio_storage_infra.core.configkeys import CREDENTIAL_KEYS, inapplicable_why
 from divio_storage_infra.core.errors import NOT_SHOWN, SpecError, looks_like_secret_key_name
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.problems import Collector
 
 WEBSITE_MAX = 63
 """Longest website slug, in characters."""
@@ -18,8 +19,6 @@ ENVIRONMENT_MAX = 20
 
 _SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _KEY_SHOWN_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-CREDENTIAL_KEYS: tuple[str, ...] = ("accessKeyId", "secretAccessKey")
-"""Config keys of the program that hold credentials: read as secrets by the program, never part of a spec."""
 _KEY_MAX = 128
 
 
@@ -73,7 +72,7 @@ def slug(c: Collector, key: str, maximum: int) -> str:
     value = c.string(key)
     if value is None:
         if c.raw.get(key) is None:  # else c.string has said what is wrong with it
-            c.bad(key, None, "it is required: a lowercase slug such as 'my-site'")
+            c.missing(key, "set a lowercase slug such as 'my-site'")
         return ""
     if len(value) > maximum or not _SLUG_RE.fullmatch(value) or "--" in value:
         c.bad(
@@ -87,7 +86,7 @@ def slug(c: Collector, key: str, maximum: int) -> str:
 
 def cloud(c: Collector, *, context: str) -> CloudName:
     """The ``cloud`` key; an unknown cloud ends validation at once (every later check depends on the cloud)."""
-    raw = c.string("cloud", "aws")
+    raw = c.string("cloud")
     for name, table in CLOUDS.items():
         if raw == name:
             return table.name
@@ -96,8 +95,7 @@ def cloud(c: Collector, *, context: str) -> CloudName:
 
 
 def inapplicable_keys(c: Collector, cloud: str, known: tuple[str, ...]) -> None:
-    """A problem for every given key that only applies to other clouds (the cloud tables say which)."""
+    """A problem for every given key that does not apply to ``cloud`` (the table of config keys says why)."""
     for key in known:
-        if key in CLOUD_SPECIFIC_KEYS and c.given(key) and key not in CLOUDS[cloud].config_keys:
-            clouds = clouds_for_key(key)
-            c.bad(key, c.raw[key], f"only applies to cloud {' / '.join(clouds)}, not {cloud}; remove it")
+        if c.given(key) and (why := inapplicable_why(key, cloud)) is not None:
+            c.bad(key, c.raw[key], why)

@@ -11,7 +11,7 @@ from divio_storage_infra.core.clouds import CloudCapabilities
 from divio_storage_infra.core.dsn import DsnError, s3_dsn
 from divio_storage_infra.core.regions import AWS_REGIONS, AZURE_LOCATIONS, EXOSCALE_ZONES
 from divio_storage_infra.core.rules import check_endpoint
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.problems import Collector
 
 _S3_REGION_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 
@@ -34,31 +34,37 @@ def placement(c: Collector, cloud: str) -> Placement:
 def _aws(c: Collector, where: Placement) -> None:
     region = where.region
     if region is None:
-        c.bad("region", None, "it is required for cloud aws, e.g. eu-central-1")
+        c.missing("region", "for cloud aws, an AWS region such as eu-central-1")
     elif region not in AWS_REGIONS:
         close = difflib.get_close_matches(region, sorted(AWS_REGIONS), n=1)
         c.bad("region", region, "expected an AWS region" + (f"; did you mean {close[0]!r}?" if close else ""))
 
 
 def _exoscale(c: Collector, where: Placement) -> None:
-    if where.region is None or where.region not in EXOSCALE_ZONES:
+    if where.region is None:
+        c.missing("region", f"for cloud exoscale, an Exoscale zone: {', '.join(sorted(EXOSCALE_ZONES))}")
+    elif where.region not in EXOSCALE_ZONES:
         c.bad("region", where.region, f"expected an Exoscale zone: {', '.join(sorted(EXOSCALE_ZONES))}")
 
 
 def _s3_compatible(c: Collector, where: Placement) -> None:
     region, endpoint = where.region, where.endpoint
-    if region is None or not _S3_REGION_RE.fullmatch(region):
+    if region is None:
+        c.missing("region", "for cloud s3-compatible, the provider's region name (lowercase letters, digits, hyphens)")
+    elif not _S3_REGION_RE.fullmatch(region):
         c.bad("region", region, "expected the provider's region name (lowercase letters, digits, hyphens)")
     if endpoint is None:
-        c.bad("endpoint", None, "it is required for cloud s3-compatible: the provider's host[:port]")
+        c.missing("endpoint", "for cloud s3-compatible, the provider's host[:port]")
     elif why := check_endpoint(endpoint):
         c.bad("endpoint", endpoint, why)
 
 
 def _azure(c: Collector, where: Placement) -> None:
     location = where.location
-    if location is None or location not in AZURE_LOCATIONS:
-        close = difflib.get_close_matches(location or "", sorted(AZURE_LOCATIONS), n=1)
+    if location is None:
+        c.missing("location", "for cloud azure, an Azure location name such as switzerlandnorth")
+    elif location not in AZURE_LOCATIONS:
+        close = difflib.get_close_matches(location, sorted(AZURE_LOCATIONS), n=1)
         c.bad(
             "location",
             location,

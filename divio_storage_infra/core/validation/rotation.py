@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.configkeys import key
+from divio_storage_infra.core.validation.problems import Collector
 
-ACCESS_KEY_SLOTS: tuple[str, ...] = ("a", "b")
+ACCESS_KEY_SLOTS: tuple[str, ...] = key("activeAccessKey").values
 """The IAM user's two key slots; slot ``a`` keeps the logical name the single key always had."""
-ACCOUNT_KEYS: tuple[str, ...] = ("key1", "key2")
+ACCOUNT_KEYS: tuple[str, ...] = key("activeAccountKey").values
 """An Azure storage account's two keys."""
 
 
@@ -52,4 +53,5 @@ def read_rotation(c: Collector, credentials: str) -> Rotation:
             c.bad("activeAccountKey", named, "expected key1 or key2")
         elif named is not None:
             account_key = named
-    return Rotation(slots, active, account_key)
+    kept = (c.keep("accessKeys", slots), c.keep("activeAccessKey", active), c.keep("activeAccountKey", account_key))
+    return Rotation(*kept)

@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 from divio_storage_infra.core.clouds import CloudCapabilities
 from divio_storage_infra.core.rules import check_bucket_name, check_hostname
-from divio_storage_infra.core.validation.collector import Collector
 from divio_storage_infra.core.validation.cors import Cors
+from divio_storage_infra.core.validation.problems import Collector
 
 
 class Stores(NamedTuple):
@@ -19,7 +19,7 @@ class Stores(NamedTuple):
 
 def stores(c: Collector) -> Stores:
     """Read ``publicStorage`` (default true) and ``privateStorage`` (default false)."""
-    return Stores(c.boolean("publicStorage", True), c.boolean("privateStorage", False))
+    return Stores(c.boolean("publicStorage"), c.boolean("privateStorage"))
 
 
 def check_some_store(c: Collector, wanted: Stores, credentials: str, cors: Cors) -> None:

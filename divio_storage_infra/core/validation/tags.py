@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from divio_storage_infra.core.validation.collector import Collector
+from divio_storage_infra.core.validation.problems import Collector
 
 _TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 _TAG_VALUE_RE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
@@ -16,7 +16,7 @@ def tags(c: Collector) -> tuple[tuple[str, str], ...]:
     value = c.raw.get("tags", {})
     if not isinstance(value, Mapping):
         c.bad("tags", value, "expected a mapping of tag names to string values")
-        return ()
+        return c.keep("tags", ())
     out: list[tuple[str, str]] = []
     for key, tag_value in value.items():
         if not isinstance(key, str) or not _TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
@@ -29,4 +29,4 @@ def tags(c: Collector) -> tuple[tuple[str, str], ...]:
             c.bad(f"tags.{key}", tag_value, "tag values are strings of 0-256 letters, digits, spaces or _.:/=+-@")
             continue
         out.append((key, tag_value))
-    return tuple(sorted(out))
+    return c.keep("tags", tuple(sorted(out)))
