@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from divio_storage_infra.cli import adopt, affected, bench, check, diff, dsn, plan, stacks
+from divio_storage_infra.cli import adopt, affected, backup, bench, check, diff, dsn, plan, restore, stacks
 from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.cli.options import unrecognized
 from divio_storage_infra.core.errors import SpecError
@@ -41,7 +41,7 @@ class Command(Protocol):
 
 # Imported with import statements, so the import contracts see what the CLI depends on (no importlib).
 MODULES: dict[str, Command] = {
-    module.__name__: module for module in (plan, check, dsn, bench, diff, affected, stacks, adopt)
+    module.__name__: module for module in (plan, check, dsn, bench, diff, affected, stacks, adopt, backup, restore)
 }
 """Every command module by its dotted name; a command in :data:`COMMANDS` must have its module here."""
 
@@ -54,6 +54,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "affected": ("divio_storage_infra.cli.affected", "list the websites whose storage changes between two plans"),
     "stacks": ("divio_storage_infra.cli.stacks", "render one per-website stack config per registry entry"),
     "adopt": ("divio_storage_infra.cli.adopt", "write Pulumi's bulk import file for the stores a stack adopts"),
+    "backup": ("divio_storage_infra.cli.backup", "copy each store into its own backup (what the provider does not)"),
+    "restore": ("divio_storage_infra.cli.restore", "put each backup back into the store it came from, privacy kept"),
 }
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from divio_storage_infra.components import backup_azure
 from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.core import markers, naming
 from divio_storage_infra.core.adoption import (
@@ -25,6 +26,7 @@ from divio_storage_infra.core.adoption import (
     storage_account_import_id,
 )
 from divio_storage_infra.core.adoption import container_import_id as adoption_container_id
+from divio_storage_infra.core.backup import BackupSettings
 from divio_storage_infra.core.dsn import azure_dsn, azure_media_url
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec
@@ -76,6 +78,8 @@ class AzureMediaStorageArgs:
     """Arguments of :class:`AzureMediaStorage`: the validated spec of one website and environment."""
 
     spec: StorageSpec
+    backup: BackupSettings | None = None
+    """Backups of each store; None: as the spec says (``backup: true`` and its keys)."""
 
 
 def cors_rules(spec: StorageSpec) -> list[dict[str, Any]]:
@@ -138,6 +142,8 @@ class AzureMediaStorage(pulumi.ComponentResource):
         storage_dsn: pulumi.Output[str] | None
         private_storage_dsn: pulumi.Output[str] | None
         sas_terms: dict[str, Any] | None
+        backup_storage_dsn: pulumi.Output[str] | None
+        private_backup_storage_dsn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: AzureMediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         """Declare the storage of ``args.spec`` under the logical name ``name``."""
@@ -173,6 +179,9 @@ class AzureMediaStorage(pulumi.ComponentResource):
             _after(group, self._group_name) if group is not None else pulumi.Output.from_input(self._group_name)
         )
         self.storage_account_name = _after(account, self._account_name)
+        backups = backup_azure.declare(self, name, spec, args.backup, [group] if group is not None else [])
+        self.backup_storage_dsn = backups.backup_storage_dsn if backups else None
+        self.private_backup_storage_dsn = backups.private_backup_storage_dsn if backups else None
         # The SAS terms are not secret and no resource holds them (the tokens come from an invoke that only runs
         # on apply), so they are an output of their own: a PR diff and the offline plan show scope and expiry.
         self.sas_terms = sas_terms(spec) if spec.credentials == "sas" else None
@@ -411,6 +420,8 @@ class AzureMediaStorage(pulumi.ComponentResource):
             "storage_dsn": self.storage_dsn,
             "private_storage_dsn": self.private_storage_dsn,
             "sas_terms": self.sas_terms,
+            "backup_storage_dsn": self.backup_storage_dsn,
+            "private_backup_storage_dsn": self.private_backup_storage_dsn,
         }
 
     def _service_sas(

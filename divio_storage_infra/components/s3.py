@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from divio_storage_infra.components import backup_s3
 from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.core import markers, naming, policies
 from divio_storage_infra.core.adoption import (
@@ -23,6 +24,7 @@ from divio_storage_infra.core.adoption import (
     bucket_import_id,
     configuration_order,
 )
+from divio_storage_infra.core.backup import BackupSettings
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import s3_dsn, s3_media_url
 from divio_storage_infra.core.spec import StorageSpec
@@ -60,6 +62,10 @@ class S3MediaStorageArgs:
     provider: pulumi.ProviderResource | None = None
     """Explicit pulumi-aws provider for every child; None uses the one given in ``opts`` (``provider`` or
     ``providers``), else the default provider."""
+    backup: BackupSettings | None = None
+    """Backups of each store; None: as the spec says (``backup: true`` and its keys)."""
+    backup_provider: pulumi.ProviderResource | None = None
+    """The provider of the backup zone (S3-compatible clouds, backup at another endpoint); None: ``provider``."""
 
 
 @dataclass
@@ -109,6 +115,8 @@ class S3MediaStorage(pulumi.ComponentResource):
         storage_dsn: pulumi.Output[str] | None
         private_storage_dsn: pulumi.Output[str] | None
         access_policy_json: pulumi.Output[str] | None
+        backup_storage_dsn: pulumi.Output[str] | None
+        private_backup_storage_dsn: pulumi.Output[str] | None
         plan_notes: list[str]
 
     def __init__(self, name: str, args: S3MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -164,6 +172,9 @@ class S3MediaStorage(pulumi.ComponentResource):
         )
         self.storage_dsn = dsn(public, signed=False) if public else None
         self.private_storage_dsn = dsn(private, signed=True) if private else None
+        backups = backup_s3.declare(self, name, args, [(b.role, b.name, b.bucket, b.config) for b in buckets])
+        self.backup_storage_dsn = backups.backup_storage_dsn if backups else None
+        self.private_backup_storage_dsn = backups.private_backup_storage_dsn if backups else None
 
         self.register_outputs(self.outputs())
 
@@ -181,6 +192,8 @@ class S3MediaStorage(pulumi.ComponentResource):
             "storage_dsn": self.storage_dsn,
             "private_storage_dsn": self.private_storage_dsn,
             "access_policy_json": self.access_policy_json,
+            "backup_storage_dsn": self.backup_storage_dsn,
+            "private_backup_storage_dsn": self.private_backup_storage_dsn,
             "plan_notes": self.plan_notes,
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import pulumi
 from divio_storage_infra.components.protection import protect_opts
 from divio_storage_infra.components.providers import s3_compatible_provider
 from divio_storage_infra.components.s3 import S3MediaStorage, S3MediaStorageArgs
+from divio_storage_infra.core.backup import BackupSettings, settings_of
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.spec import StorageSpec
 
@@ -36,6 +38,8 @@ class WebsiteMediaStorageArgs:
     """The pulumi-aws provider for an S3 cloud, e.g. one shared by every website on the same endpoint and key.
     ``opts=ResourceOptions(providers=[...])`` works too. Without either, an S3-compatible endpoint gets a provider
     of its own (from ``access_key_id`` / ``secret_access_key``), and AWS uses the default provider."""
+    backup: BackupSettings | None = None
+    """Backups of each store; None: as the spec says (``backup: true`` and its keys)."""
 
 
 class WebsiteMediaStorage(pulumi.ComponentResource):
@@ -67,6 +71,8 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
                     access_key_id=args.access_key_id,
                     secret_access_key=args.secret_access_key,
                     provider=given if given is not None else _s3_provider(name, spec, args, child_opts),
+                    backup=args.backup,
+                    backup_provider=_backup_provider(name, spec, args, child_opts),
                 ),
                 child_opts,
             )
@@ -75,7 +81,7 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
             # import statement, so the import contracts (clouds-apart, layers) see it.
             from divio_storage_infra.components.azure import AzureMediaStorage, AzureMediaStorageArgs
 
-            self.store = AzureMediaStorage(name, AzureMediaStorageArgs(spec=spec), child_opts)
+            self.store = AzureMediaStorage(name, AzureMediaStorageArgs(spec=spec, backup=args.backup), child_opts)
         self.media_url = self.store.media_url
         self.storage_dsn = self.store.storage_dsn
         self.private_storage_dsn = self.store.private_storage_dsn
@@ -95,3 +101,13 @@ def _s3_provider(
         return None
     provider: pulumi.ProviderResource = s3_compatible_provider(name, spec, args, opts)
     return provider
+
+
+def _backup_provider(
+    name: str, spec: StorageSpec, args: WebsiteMediaStorageArgs, opts: pulumi.ResourceOptions
+) -> pulumi.ProviderResource | None:
+    """The provider of a backup in another zone of an S3-compatible cloud (Exoscale: another endpoint)."""
+    backup = args.backup or settings_of(spec)
+    if backup is None or backup.region in (None, spec.region) or not capabilities(spec.cloud).explicit_provider:
+        return None
+    return _s3_provider(f"{name}-backup", dataclasses.replace(spec, region=backup.region), args, opts)

@@ -308,6 +308,25 @@ KEYS: tuple[ConfigKey, ...] = (
         applies=AZURE_ONLY,
     ),
     ConfigKey(
+        "backup", "boolean", "Back up each store into a backup of its own that nobody reads anonymously.", default=False
+    ),
+    ConfigKey(
+        "backupRegion",
+        "string",
+        "With backup: the backup buckets' AWS region or Exoscale zone (S3-compatible: default the region).",
+        applies=S3_FAMILY,
+    ),
+    ConfigKey("backupLocation", "string", "With backup: the backup account's Azure location.", applies=AZURE_ONLY),
+    ConfigKey(
+        "backupRetentionDays",
+        "integer",
+        "With backup: how long a backup keeps what it holds (Object Lock retention, point-in-time window).",
+        default=35,
+        low=1,
+        high=364,
+        unit=_DAYS,
+    ),
+    ConfigKey(
         "accessKeyId",
         "string",
         "With credentials: static, the provider's access key id (a website's stack config only).",

@@ -21,6 +21,7 @@ from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.validation import azure, identity, placement, stores
 from divio_storage_infra.core.validation.adoption import read_adoption
 from divio_storage_infra.core.validation.azure import AZURE_SKUS, SAS_PERMISSION_LETTERS
+from divio_storage_infra.core.validation.backup import read_backup
 from divio_storage_infra.core.validation.cors import cors
 from divio_storage_infra.core.validation.credentials import credentials as read_credentials
 from divio_storage_infra.core.validation.durability import read_durability
@@ -108,6 +109,14 @@ class StorageSpec:
     """The key slot whose key the DSNs carry."""
     active_account_key: str
     """Azure: the account key the DSN carries (``account-key``) or that signs the SAS (``sas``)."""
+    backup: bool
+    """Back up each store into its own backup (docs/backup.md)."""
+    backup_region: str | None
+    """S3 family, with ``backup``: the backup buckets' region or zone (None: the stores' own region)."""
+    backup_location: str | None
+    """Azure, with ``backup``: the backup account's location."""
+    backup_retention_days: int
+    """With ``backup``: Object Lock default retention / point-in-time restore window, in days (default 35)."""
     given: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """The config keys that were set explicitly (the rest took their defaults)."""
 
@@ -211,3 +220,4 @@ def _check(c: Collector, cloud: Cloud) -> None:
     azure.azure_settings(c, caps, credentials)
     read_adoption(c, caps, wanted)
     read_rotation(c, credentials)
+    read_backup(c, cloud, where)

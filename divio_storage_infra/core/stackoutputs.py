@@ -55,6 +55,15 @@ OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput("public_container_name", ("azure",), "never", "The public store's container."),
     StackOutput("private_container_name", ("azure",), "never", "The private store's container."),
     StackOutput("sas_terms", ("azure",), "never", "With credentials: sas, each token's container, start and expiry."),
+    StackOutput(
+        "backup_storage_dsn", _BOTH, "always", "With backup: the public store's backup, for the platform's tools only."
+    ),
+    StackOutput(
+        "private_backup_storage_dsn",
+        _BOTH,
+        "always",
+        "With backup: the private store's backup, for the platform's tools only.",
+    ),
 )
 """Every stack output, in the order the reference lists them."""
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from divio_storage_infra.review.backup_dangers import backup_weakened
 from divio_storage_infra.review.model import PlanDiff, ResourceDiff
 from divio_storage_infra.review.plans import Plan, Resource
 from divio_storage_infra.review.values import parse_json_text
@@ -391,12 +392,18 @@ def _protection(item: ResourceDiff, context: _Context) -> Iterator[Finding]:
             yield _finding(item, PROTECTION_OFF, f"minimum TLS version lowered: {before_tls} -> {after_tls}")
 
 
+def _backups(item: ResourceDiff, context: _Context) -> Iterator[Finding]:
+    for message in backup_weakened(item):
+        yield _finding(item, PROTECTION_OFF, message)
+
+
 _CHECKS: tuple[Callable[[ResourceDiff, _Context], Iterable[Finding]], ...] = (
     _data_loss,
     _public_access,
     _cors,
     _credentials,
     _protection,
+    _backups,
 )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from divio_storage_policy import azure, iam, s3
+from divio_storage_policy import azure, backup, iam, s3
 from divio_storage_policy.model import (
     ALLOWED,
     CORS_ANY_ORIGIN_TAG,
@@ -124,6 +124,22 @@ _OPT_IN = {
 }
 
 POLICIES: tuple[PolicyRule, ...] = (
+    PolicyRule(
+        "storage-backup-retention",
+        "AWS backup buckets lock objects (Object Lock default retention) and backup accounts keep point-in-time "
+        "restore for at least minBackupRetentionDays (default 7).",
+        "stack",
+        "mandatory",
+        backup.backup_retention,
+        {"minBackupRetentionDays": {"type": "integer", "minimum": 1, "description": "Least retention of a backup."}},
+    ),
+    PolicyRule(
+        "s3-replication-keeps-deletes-out",
+        "S3 replication rules never replicate delete markers into a backup.",
+        "stack",
+        "mandatory",
+        backup.replication_keeps_deletes_out,
+    ),
     PolicyRule(
         "s3-no-public-acls",
         "S3 buckets, bucket ACLs and objects grant nothing to AllUsers or AuthenticatedUsers through ACLs.",

@@ -16,7 +16,7 @@ from divio_storage_infra.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DSN = "s3://AKIAEXAMPLE:wJalr%2FK7MDENGbPxRfiCYEXAMPLEKEY@media.s3.eu-central-1.amazonaws.com/?auth=s3v4&acl=private"
-READS_A_DSN = {"dsn": True, "check": True, "bench": False}
+READS_A_DSN = {"dsn": True, "check": True, "bench": False, "backup": True, "restore": True}
 """Commands that read a DSN, and whether they read the private store's too."""
 
 
@@ -50,6 +50,8 @@ def test_format_takes_the_same_values_for_the_same_kind_of_output() -> None:
         "bench": ("text", "json"),
         "diff": ("markdown", "json"),
         "affected": ("text", "json"),
+        "backup": ("text", "json"),
+        "restore": ("text", "json"),
     }
     for name in formats:
         assert _options(name)["--format"].default == formats[name][0]

@@ -44,6 +44,7 @@ MOCK_ACCOUNT_KEY = base64.b64encode(b"mock-run account key, replaced by Azurite'
 
 COMPONENT_TYPES = frozenset(
     {"divio:storage:WebsiteMediaStorage", "divio:storage:S3MediaStorage", "divio:storage:AzureMediaStorage"}
+    | {"divio:storage:S3MediaBackup", "divio:storage:AzureMediaBackup"}
 )
 LIST_KEYS = "azure-native:storage:listStorageAccountKeys"
 SERVICE_SAS = "azure-native:storage:listStorageAccountServiceSAS"

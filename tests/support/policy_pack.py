@@ -241,7 +241,33 @@ def _generic_endpoint(doc: dict[str, Any]) -> None:
 AZ_ACCOUNT, AZ_PUBLIC, AZ_PRIVATE = "example-live-account", "example-live-public-media", "example-live-private-media"
 AZ_SERVICE = "example-live-blob-service"
 
+
+def _tagged_backup(doc: dict[str, Any]) -> None:
+    # A backup bucket (tag media-store=backup) without an Object Lock configuration.
+    _m(doc, "s3/bucket:Bucket", PRIVATE)["tags"]["media-store"] = "backup"
+
+
+def _replicated_deletes(doc: dict[str, Any]) -> None:
+    bucket = find(doc, "s3/bucket:Bucket", PRIVATE)
+    rule = {
+        "id": "backup",
+        "status": "Enabled",
+        "deleteMarkerReplication": {"status": "Enabled"},
+        "destination": {"bucket": "arn:aws:s3:::example-live-private-backup"},
+    }
+    inputs = {"bucket": bucket["inputs"]["bucket"], "role": "arn:aws:iam::123456789012:role/r", "rules": [rule]}
+    _add(doc, bucket, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", f"{PRIVATE}-replication", inputs)
+
+
 MUTATIONS: tuple[Mutation, ...] = (
+    Mutation("backup-not-locked", "example-live", "storage-backup-retention", PRIVATE, _tagged_backup),
+    Mutation(
+        "replicated-deletes",
+        "example-live",
+        "s3-replication-keeps-deletes-out",
+        f"{PRIVATE}-replication",
+        _replicated_deletes,
+    ),
     Mutation(
         "bucket-public-acl",
         "example-live",

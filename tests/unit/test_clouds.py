@@ -82,7 +82,7 @@ def test_a_cloud_specific_key_of_another_cloud_is_refused(name: str) -> None:
 
 def test_a_key_a_cloud_lacks_the_feature_for_says_which_feature() -> None:
     # One source of truth: what the durability checks refuse is what the table calls inapplicable.
-    assert cloud_keys("exoscale") == {"region", "bucketName", "privateBucketName"}
+    assert cloud_keys("exoscale") == {"region", "bucketName", "privateBucketName", "backupRegion"}
     assert "accessLogBucket" not in cloud_keys("s3-compatible")
     assert inapplicable_why("accessLogBucket", "exoscale") == (
         "exoscale has no server access logging; remove accessLogBucket"
