@@ -32,6 +32,7 @@ from divio_storage_infra.cli.check import (
     internal_error,
 )
 from divio_storage_infra.cli.errors import UsageError
+from divio_storage_infra.cli.options import TEXT, add_format_option
 from divio_storage_infra.core.dsn import DsnError
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--local-dir", metavar="DIR", help="where the local temporary directory is made (default: the system's)"
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    add_format_option(parser, (TEXT, "json"), "text for people, json for tools", aliases={"table": TEXT})
 
 
 def _chosen_dsn(args: argparse.Namespace) -> tuple[str, str]:

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from divio_storage_infra.cli.errors import UsageError
+from divio_storage_infra.cli.options import TEXT, add_format_option
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
 from divio_storage_infra.core.rules import check_origin
 from divio_storage_infra.core.sas import WARN_DAYS, assess, token_expiry
@@ -136,7 +137,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"warn when a DSN's SAS expires within DAYS days (default: {WARN_DAYS}); an expired SAS fails",
     )
     add_ca_bundle(parser)
-    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    add_format_option(parser, (TEXT, "json"), "text for people, json for tools", aliases={"table": TEXT})
 
 
 def add_ca_bundle(parser: argparse.ArgumentParser) -> None:

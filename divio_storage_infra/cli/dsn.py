@@ -1,7 +1,7 @@
 """``divio-storage dsn``: explain a storage DSN and print the Django settings it yields, secrets masked.
 
-The DSN comes from the command line, from ``--env NAME`` or from ``DEFAULT_STORAGE_DSN``; the environment keeps the
-secret out of shell history and process lists. With the private store's DSN (``--private-env NAME`` or
+The DSN comes from ``--dsn``, from ``--dsn-env NAME`` or from ``DEFAULT_STORAGE_DSN``; the environment keeps the
+secret out of shell history and process lists. With the private store's DSN (``--private-dsn-env NAME`` or
 ``--private-dsn``) the settings include the private storage (signed URLs) and django-filer's private half.
 """
 
@@ -10,59 +10,58 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import pprint
 import sys
 from typing import Any
 from urllib.parse import quote
 
+from divio_storage_infra.app.settings import settings_for
 from divio_storage_infra.cli.errors import UsageError
-from divio_storage_infra.core.app_settings import settings_for
+from divio_storage_infra.cli.options import (
+    DEFAULT_ENV,
+    TEXT,
+    DeprecatedOption,
+    add_dsn_options,
+    add_format_option,
+    deprecated,
+    dsn_from,
+)
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import MASK, DsnError, ParsedDsn, parse_dsn
 
-DEFAULT_ENV = "DEFAULT_STORAGE_DSN"
 _MIN_SCRUB = 8
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``dsn`` sub-command's arguments."""
+    add_dsn_options(parser, private=True)
+    # The spellings before the options were the same on every command: they work for one more release.
+    parser.add_argument("legacy_dsn", nargs="?", metavar="DSN", help=argparse.SUPPRESS)
+    parser.add_argument("--env", dest="dsn_env", action=DeprecatedOption, new="--dsn-env", metavar="NAME")
     parser.add_argument(
-        "dsn",
-        nargs="?",
-        metavar="DSN",
-        help=f"the storage DSN; prefer --env or ${DEFAULT_ENV}, which keep the secret off the command line",
+        "--private-env", dest="private_dsn_env", action=DeprecatedOption, new="--private-dsn-env", metavar="NAME"
     )
-    parser.add_argument(
-        "--env",
-        metavar="NAME",
-        help=f"read the DSN from environment variable NAME (default: {DEFAULT_ENV} when no DSN is given)",
-    )
-    parser.add_argument(
-        "--private-env",
-        metavar="NAME",
-        help="read the private store's DSN from environment variable NAME (e.g. PRIVATE_STORAGE_DSN)",
-    )
-    parser.add_argument(
-        "--private-dsn",
-        metavar="DSN",
-        help="the private store's DSN; prefer --private-env, which keeps the secret hidden",
-    )
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_format_option(parser, (TEXT, "json"), "text for people, json for tools")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print what the DSN means and its Django settings; DsnError (exit 2 in the CLI) for a malformed DSN."""
-    dsn = _read_dsn(args.dsn, args.env)
-    parsed = parse_dsn(dsn)
-    private = _read_private(args.private_dsn, args.private_env)
+    """Print what the DSN means and its Django settings; DsnError (exit 2 in the CLI) for a malformed DSN, or a
+    private store whose URLs the app could not sign."""
+    if args.legacy_dsn is not None:
+        deprecated("the DSN as a positional argument", "--dsn DSN or --dsn-env NAME")
+        if args.dsn is not None:
+            raise UsageError("give the DSN once: with --dsn (the positional DSN is deprecated)")
+        args.dsn = args.legacy_dsn
+    dsn = dsn_from(args.dsn, args.dsn_env, option="--dsn", default_env=DEFAULT_ENV, required=True)
+    parsed = parse_dsn(str(dsn))
+    private = _read_private(args.private_dsn, args.private_dsn_env)
     on_command_line = (args.dsn is not None and parsed.has_credentials) or (
         args.private_dsn is not None and private is not None and private.has_credentials
     )
     if on_command_line:
         print(
-            f"note: a secret on the command line is visible in shell history and process lists; "
-            f"prefer --env NAME or ${DEFAULT_ENV}",
+            "note: a secret on the command line is visible in shell history and process lists; "
+            f"prefer --dsn-env NAME or ${DEFAULT_ENV}",
             file=sys.stderr,
         )
     report = explain(parsed, private)
@@ -73,46 +72,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_dsn(given: str | None, env: str | None) -> str:
-    """The DSN from the argument, ``--env NAME`` or DEFAULT_STORAGE_DSN, in that order of precedence."""
-    if given is not None and env is not None:
-        raise UsageError("give the DSN as an argument or with --env NAME, not both")
-    if given is not None:
-        return given
-    name = env or DEFAULT_ENV
-    value = os.environ.get(name, "")
-    if not value.strip():
-        how = (
-            "set it to a storage DSN, or pass the DSN as an argument"
-            if env
-            else "set it to a storage DSN, name another variable with --env NAME, or pass the DSN as an argument"
-        )
-        raise UsageError(f"no DSN: environment variable {_shown_name(name)} is not set (or empty); {how}")
-    return value
-
-
 def _read_private(given: str | None, env: str | None) -> ParsedDsn | None:
-    """The private store's DSN from ``--private-dsn`` or ``--private-env NAME``, parsed; None when neither is given."""
-    if given is not None and env is not None:
-        raise UsageError("give the private DSN with --private-dsn or --private-env NAME, not both")
-    if given is None and env is None:
+    """The private store's DSN from ``--private-dsn`` or ``--private-dsn-env NAME``, parsed; None without either."""
+    value = dsn_from(given, env, option="--private-dsn", default_env=None, what="private DSN")
+    if value is None:
         return None
-    value = given if given is not None else os.environ.get(str(env), "")
-    if not value.strip():
-        raise UsageError(
-            f"no private DSN: environment variable {_shown_name(str(env))} is not set (or empty); set it to the "
-            "private store's DSN, or pass it with --private-dsn"
-        )
     try:
         return parse_dsn(value)
     except DsnError as error:
         raise DsnError(error.problems, context="the private store's DSN") from None
-
-
-def _shown_name(name: str) -> str:
-    """A variable name as given, fit to print (bounded, no control characters)."""
-    cleaned = "".join(char for char in name if char.isprintable())
-    return cleaned if len(cleaned) <= 60 else cleaned[:57] + "..."
 
 
 def _hide(parsed: ParsedDsn) -> ParsedDsn:
@@ -152,13 +120,16 @@ def _longest_first(form: str) -> tuple[int, str]:
 
 
 def _private_warnings(private: ParsedDsn) -> list[str]:
-    """Where the private store's files would not be served through signed URLs."""
+    """What an app that reads the private DSN some other way than :func:`app_settings` would get wrong."""
     if private.scheme == "s3" and not private.signed_urls:
-        return ["the private DSN has no qs_auth=true: its files get unsigned URLs, which a private bucket refuses"]
-    if private.scheme == "az" and private.credential_kind != "account-key":
         return [
-            "django-storages signs Azure URLs only with the account key: private files get unsigned URLs, "
-            "which the private container refuses"
+            "the private DSN has no qs_auth=true: app_settings signs its URLs anyway, but django-storage-url "
+            "(aldryn-django) would hand out unsigned URLs, which a private bucket refuses"
+        ]
+    if private.scheme == "az" and private.credential_kind is None:
+        return [
+            "no credential in the private DSN: its URLs are signed only with a user delegation key, when the app "
+            "adds token_credential to the storage's OPTIONS"
         ]
     return []
 
@@ -190,7 +161,7 @@ def explain(parsed: ParsedDsn, private: ParsedDsn | None = None) -> dict[str, An
         report["private"] = {
             "dsn": hidden_private.masked(),
             "cloud": hidden_private.cloud,
-            "signed_urls": hidden_private.signed_urls or hidden_private.credential_kind == "account-key",
+            "signed_urls": True,  # settings_for signs them, or refuses the DSN
             "warnings": list(hidden_private.warnings) + _private_warnings(hidden_private),
         }
     if parsed.scheme == "s3":
@@ -262,12 +233,14 @@ def render_text(report: dict[str, Any]) -> str:
     private = report.get("private")
     if private is not None:
         lines += ["", f"private DSN  {private['dsn']}"]
-        lines.append("signed URLs  " + ("yes" if private["signed_urls"] else "NO (see warnings)"))
+        lines.append("signed URLs  yes (every link to a private file carries a signature)")
         if private["warnings"]:
             lines += ["warnings:"] + [f"  - {warning}" for warning in private["warnings"]]
     lines += ["", f"Django settings (django-storages, easy-thumbnails, django-filer; secrets shown as {MASK}):"]
     for name, value in report["django"].items():
         lines.append(f"{name} = {pprint.pformat(value, width=100, sort_dicts=True)}")
     if private is None:
-        lines.append("# without --private-env, FILER_STORAGES has no private half (filer keeps private files locally)")
+        lines.append(
+            "# without --private-dsn-env, FILER_STORAGES has no private half (filer keeps private files locally)"
+        )
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from divio_storage_infra.cli.check import warn_days_type
+from divio_storage_infra.cli.options import TEXT, add_format_option
 from divio_storage_infra.cli.output import stream_document, write_document
 from divio_storage_infra.core.sas import WARN_DAYS, assess, parse_time
 from divio_storage_infra.preview import gcsettings
@@ -57,9 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="directory of Pulumi.yaml (default: the current directory or its nearest parent with one)",
     )
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="text for people (default), json for tools"
-    )
+    add_format_option(parser, (TEXT, "json"), "text for people, json for tools")
     parser.add_argument(
         "--warn-days",
         type=warn_days_type,

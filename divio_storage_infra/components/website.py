@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from divio_storage_infra.components.protection import protect_opts
+from divio_storage_infra.components.providers import s3_compatible_provider
+from divio_storage_infra.components.s3 import S3MediaStorage, S3MediaStorageArgs
 from divio_storage_infra.core.backup import BackupSettings, settings_of
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.spec import StorageSpec
+
+if TYPE_CHECKING:
+    from divio_storage_infra.components.azure import AzureMediaStorage
 
 TYPE = "divio:storage:WebsiteMediaStorage"
 _AWS_BUCKET = "aws:s3/bucket:Bucket"
@@ -48,7 +52,7 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
     # Declared for type checkers only: at run time the SDK evaluates a resource class's annotations
     # (typing.get_type_hints) on every registration to convert engine outputs, which a component never gets.
     if TYPE_CHECKING:
-        store: Any
+        store: S3MediaStorage | AzureMediaStorage
         media_url: pulumi.Output[str] | None
         storage_dsn: pulumi.Output[str] | None
         private_storage_dsn: pulumi.Output[str] | None
@@ -58,12 +62,11 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, protect_opts(spec)))
         child_opts = pulumi.ResourceOptions(parent=self, protect=spec.protect)
         if spec.is_s3:
-            s3 = importlib.import_module("divio_storage_infra.components.s3")
             # A provider from the caller (args, or opts.provider / opts.providers, which children inherit) wins.
             given = args.provider or self.get_provider(_AWS_BUCKET)
-            self.store = s3.S3MediaStorage(
+            self.store = S3MediaStorage(
                 name,
-                s3.S3MediaStorageArgs(
+                S3MediaStorageArgs(
                     spec=spec,
                     access_key_id=args.access_key_id,
                     secret_access_key=args.secret_access_key,
@@ -74,11 +77,11 @@ class WebsiteMediaStorage(pulumi.ComponentResource):
                 child_opts,
             )
         else:
-            # Imported only here so that AWS-only programs never load pulumi_azure_native.
-            azure = importlib.import_module("divio_storage_infra.components.azure")
-            self.store = azure.AzureMediaStorage(
-                name, azure.AzureMediaStorageArgs(spec=spec, backup=args.backup), child_opts
-            )
+            # Imported here, not at the top, so that AWS-only programs never load pulumi_azure_native; a plain
+            # import statement, so the import contracts (clouds-apart, layers) see it.
+            from divio_storage_infra.components.azure import AzureMediaStorage, AzureMediaStorageArgs
+
+            self.store = AzureMediaStorage(name, AzureMediaStorageArgs(spec=spec, backup=args.backup), child_opts)
         self.media_url = self.store.media_url
         self.storage_dsn = self.store.storage_dsn
         self.private_storage_dsn = self.store.private_storage_dsn
@@ -96,8 +99,7 @@ def _s3_provider(
     """The explicit pulumi-aws provider an S3-compatible endpoint needs; AWS itself uses the default provider."""
     if not capabilities(spec.cloud).explicit_provider:
         return None
-    endpoints = importlib.import_module("divio_storage_infra.components.providers")
-    provider: pulumi.ProviderResource = endpoints.s3_compatible_provider(name, spec, args, opts)
+    provider: pulumi.ProviderResource = s3_compatible_provider(name, spec, args, opts)
     return provider
 
 

@@ -3,6 +3,7 @@ argparse's usage), never a traceback, never the secret; Ctrl-C anywhere: exit 13
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -47,13 +48,15 @@ def cases(tmp: Path) -> dict[str, list[str]]:
     files = stack_files(tmp)
     dsn_cases = {
         "dsn: none set": ["dsn"],
-        "dsn: --env unset": ["dsn", "--env", "NOPE_NOT_SET"],
-        "dsn: both": ["dsn", f"s3://KEY:{SECRET}@b.s3.eu-west-1.amazonaws.com/", "--env", "X"],
-        "dsn: garbage": ["dsn", "not a dsn at all"],
-        "dsn: no host": ["dsn", f"s3://KEY:{SECRET}@"],
-        "dsn: unknown scheme": ["dsn", f"gs://KEY:{SECRET}@bucket/"],
-        "dsn: control chars": ["dsn", f"s3://KEY:{SECRET}@b\x07\x1b.s3.eu-west-1.amazonaws.com/"],
+        "dsn: --dsn-env unset": ["dsn", "--dsn-env", "NOPE_NOT_SET"],
+        "dsn: both": ["dsn", "--dsn", f"s3://KEY:{SECRET}@b.s3.eu-west-1.amazonaws.com/", "--dsn-env", "X"],
+        "dsn: garbage": ["dsn", "--dsn", "not a dsn at all"],
+        "dsn: no host": ["dsn", "--dsn", f"s3://KEY:{SECRET}@"],
+        "dsn: unknown scheme": ["dsn", "--dsn", f"gs://KEY:{SECRET}@bucket/"],
+        "dsn: control chars": ["dsn", "--dsn", f"s3://KEY:{SECRET}@b\x07\x1b.s3.eu-west-1.amazonaws.com/"],
         "dsn: bad format": ["dsn", "--format", "yaml"],
+        "dsn: unknown option": ["dsn", "--dsn-evn", "X"],
+        "dsn: private sas": ["dsn", "--dsn-env", "X", "--private-dsn-env", "AZ_SAS"],
     }
     check_cases = {
         "check: none set": ["check"],
@@ -82,6 +85,7 @@ def cases(tmp: Path) -> dict[str, list[str]]:
 def test_bad_input_to_every_command_exits_2_without_a_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DEFAULT_STORAGE_DSN", "PRIVATE_STORAGE_DSN", "X")}
     env["X"] = f"s3://KEY:{SECRET}@b.s3.eu-west-1.amazonaws.com/"
+    env["AZ_SAS"] = f"az://acct:{base64.b64encode(f'sp=rwdl&sig={SECRET}'.encode()).decode()}@blob.core.windows.net/p"
     running = {
         name: subprocess.Popen(
             [sys.executable, "-m", "divio_storage_infra", *argv],
@@ -118,13 +122,13 @@ def test_no_dsn_says_which_variable_is_not_set(
     monkeypatch.delenv("DEFAULT_STORAGE_DSN", raising=False)
     assert cli.main(["dsn"]) == 2
     assert capsys.readouterr().err == (
-        "error: no DSN: environment variable DEFAULT_STORAGE_DSN is not set (or empty); set it to a storage DSN, "
-        "name another variable with --env NAME, or pass the DSN as an argument\n"
+        "error: no DSN: environment variable DEFAULT_STORAGE_DSN is not set (or empty); set it, "
+        "name another variable with --dsn-env NAME, or give --dsn\n"
     )
-    assert cli.main(["dsn", "--env", "SITE_DSN"]) == 2
+    assert cli.main(["dsn", "--dsn-env", "SITE_DSN"]) == 2
     assert capsys.readouterr().err == (
-        "error: no DSN: environment variable SITE_DSN is not set (or empty); set it to a storage DSN, "
-        "or pass the DSN as an argument\n"
+        "error: no DSN: environment variable SITE_DSN (named by --dsn-env) is not set (or empty); set it, "
+        "or name another variable with --dsn-env NAME\n"
     )
     monkeypatch.delenv("PRIVATE_STORAGE_DSN", raising=False)
     assert cli.main(["check"]) == 2

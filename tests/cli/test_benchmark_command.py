@@ -1,5 +1,5 @@
-"""The README's benchmark command runs from a clone and writes every figure it reports (sizes kept tiny: this is
-no timing, only the command and its checks working end to end)."""
+"""The benchmark command of docs/performance.md runs from a clone and writes every figure it reports (sizes kept
+tiny: this is no timing, only the command and its checks working end to end)."""
 
 from __future__ import annotations
 

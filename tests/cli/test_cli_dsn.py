@@ -111,14 +111,14 @@ def test_text_output_explains_an_aws_dsn_from_the_environment(run: Run) -> None:
         assert needle in out
 
 
-def test_env_option_reads_a_named_variable(run: Run) -> None:
-    code, out, _ = run("--env", "PRIVATE_STORAGE_DSN", env={"PRIVATE_STORAGE_DSN": DSNS["exoscale-private"]})
+def test_dsn_env_option_reads_a_named_variable(run: Run) -> None:
+    code, out, _ = run("--dsn-env", "PRIVATE_STORAGE_DSN", env={"PRIVATE_STORAGE_DSN": DSNS["exoscale-private"]})
     assert code == 0
     assert "signed URLs    yes" in out and "Exoscale" in out and "ch-gva-2" in out
 
 
 def test_dsn_on_the_command_line_works_but_warns(run: Run) -> None:
-    code, out, err = run(AWS_DSN)
+    code, out, err = run("--dsn", AWS_DSN)
     assert code == 0
     assert "secret on the command line" in err
     assert_no_secret(out, err)
@@ -172,12 +172,12 @@ def test_malformed_dsn_exits_2_with_one_line_and_no_secret(run: Run, dsn: str, f
 def test_missing_variable_exits_2(run: Run) -> None:
     code, _, err = run()
     assert code == 2 and "DEFAULT_STORAGE_DSN" in err
-    code, _, err = run("--env", "NOPE_DSN")
+    code, _, err = run("--dsn-env", "NOPE_DSN")
     assert code == 2 and "NOPE_DSN" in err
 
 
 def test_argument_and_env_together_exit_2(run: Run) -> None:
-    code, _, err = run(AWS_DSN, "--env", "X", env={"X": AWS_DSN})
+    code, _, err = run("--dsn", AWS_DSN, "--dsn-env", "X", env={"X": AWS_DSN})
     assert code == 2
     assert_no_secret(err)
 
@@ -254,13 +254,15 @@ PRIVATE_DSN = s3_dsn(
 
 def test_settings_for_easy_thumbnails_and_filer_are_printed(run: Run) -> None:
     code, out, err = run(
-        "--private-env", "PRIVATE_STORAGE_DSN", env={"DEFAULT_STORAGE_DSN": AWS_DSN, "PRIVATE_STORAGE_DSN": PRIVATE_DSN}
+        "--private-dsn-env",
+        "PRIVATE_STORAGE_DSN",
+        env={"DEFAULT_STORAGE_DSN": AWS_DSN, "PRIVATE_STORAGE_DSN": PRIVATE_DSN},
     )
     assert code == 0 and err == ""
     assert_no_secret(out, err)
     for needle in (
         "THUMBNAIL_DEFAULT_STORAGE_ALIAS = 'easy_thumbnails'",
-        "THUMBNAIL_DEFAULT_STORAGE = 'divio_storage_infra.core.app_settings.ThumbnailStorage'",
+        "THUMBNAIL_DEFAULT_STORAGE = 'divio_storage_infra.app.backends.ThumbnailStorage'",
         "FILER_STORAGES = {",
         "'UPLOAD_TO_PREFIX': 'filer_private'",
         "private DSN  s3://AKIAEXAMPLE:***@private.s3.eu-central-1.amazonaws.com/",
@@ -273,7 +275,7 @@ def test_json_settings_with_a_private_dsn(run: Run) -> None:
     code, out, err = run(
         "--format",
         "json",
-        "--private-env",
+        "--private-dsn-env",
         "PRIVATE_STORAGE_DSN",
         env={
             "DEFAULT_STORAGE_DSN": DSNS["azure-key"],
@@ -305,18 +307,52 @@ def test_without_a_private_dsn_the_report_says_so(run: Run) -> None:
     assert "FILER_STORAGES has no private half" in text
 
 
-def test_a_private_dsn_without_signed_urls_is_warned_about(run: Run) -> None:
-    code, out, err = run("--private-dsn", AWS_DSN, env={"DEFAULT_STORAGE_DSN": AWS_DSN})
+def test_a_private_dsn_without_signed_urls_is_signed_anyway_and_warned_about(run: Run) -> None:
+    code, out, err = run(
+        "--private-dsn", AWS_DSN.replace("&domain=media.example.com", ""), env={"DEFAULT_STORAGE_DSN": AWS_DSN}
+    )
     assert code == 0
     assert "secret on the command line" in err
-    assert "signed URLs  NO" in out and "no qs_auth=true" in out
+    assert "no qs_auth=true" in out and "django-storage-url" in out
+    assert "'querystring_auth': True" in out.split("private DSN", 1)[1]
     assert_no_secret(out, err)
+
+
+def test_a_private_azure_dsn_with_a_sas_is_refused(run: Run) -> None:
+    sas = azure_dsn(account="acct", container="private-media", sas_token=SAS)
+    code, out, err = run("--private-dsn-env", "P", env={"DEFAULT_STORAGE_DSN": DSNS["azure-key"], "P": sas})
+    assert code == 2 and out == ""
+    assert err.startswith("error: invalid storage DSN for private store: credential:")
+    assert "credentials: account-key" in err
+    assert_no_secret(out, err)
+
+
+def test_the_old_spellings_work_for_one_release_with_a_warning(run: Run) -> None:
+    new = run("--dsn-env", "D", "--private-dsn-env", "P", env={"D": AWS_DSN, "P": PRIVATE_DSN})
+    old = run("--env", "D", "--private-env", "P", env={"D": AWS_DSN, "P": PRIVATE_DSN})
+    assert old[:2] == new[:2] and new[0] == 0 and new[2] == ""
+    assert old[2] == (
+        "warning: --env is deprecated and will be removed in the next release; use --dsn-env\n"
+        "warning: --private-env is deprecated and will be removed in the next release; use --private-dsn-env\n"
+    )
+    positional = run(AWS_DSN)
+    assert positional[1] == run("--dsn", AWS_DSN)[1]
+    assert "the DSN as a positional argument is deprecated" in positional[2] and "use --dsn" in positional[2]
+    code, _, err = run(AWS_DSN, "--dsn", AWS_DSN)
+    assert code == 2 and "give the DSN once" in err
+    assert_no_secret(*positional[1:], err)
+    # The old spellings are not offered: --help documents the new ones only.
+    code, out, _ = run("--help")
+    assert code == 0 and "--dsn-env" in out and "--private-dsn-env" in out
+    assert "--env" not in out.replace("--dsn-env", "") and "--private-env" not in out
 
 
 def test_bad_private_dsn_exits_2_naming_it(run: Run) -> None:
     code, _, err = run(
-        "--private-env", "PRIVATE_STORAGE_DSN", env={"DEFAULT_STORAGE_DSN": AWS_DSN, "PRIVATE_STORAGE_DSN": "ftp://x"}
+        "--private-dsn-env",
+        "PRIVATE_STORAGE_DSN",
+        env={"DEFAULT_STORAGE_DSN": AWS_DSN, "PRIVATE_STORAGE_DSN": "ftp://x"},
     )
     assert code == 2 and "private store's DSN" in err
-    code, _, err = run("--private-env", "UNSET_VARIABLE_FOR_TEST", env={"DEFAULT_STORAGE_DSN": AWS_DSN})
+    code, _, err = run("--private-dsn-env", "UNSET_VARIABLE_FOR_TEST", env={"DEFAULT_STORAGE_DSN": AWS_DSN})
     assert code == 2 and "UNSET_VARIABLE_FOR_TEST" in err

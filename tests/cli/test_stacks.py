@@ -297,7 +297,7 @@ def test_plan_json_of_a_rendered_stack_is_stable(rendered: Path) -> None:
 def test_the_readme_excerpt_is_a_real_generated_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # the header names the registry relative to where the command runs
     assert stacks(tmp_path, registry=Path("stacks/platform/websites.yaml")) == 0
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "platform.md").read_text(encoding="utf-8")
     start = readme.index("A generated file (`stacks/Pulumi.shop-ch-live.yaml`):\n\n```yaml\n")
     excerpt = readme[readme.index("```yaml\n", start) + len("```yaml\n") : readme.index("```\n", start + 60)]
     assert excerpt == (tmp_path / "Pulumi.shop-ch-live.yaml").read_text(encoding="utf-8")

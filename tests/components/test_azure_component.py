@@ -199,7 +199,7 @@ def test_declared_graph(private: bool, credentials: str, cors: str) -> None:
         "allowSharedKeyAccess": credentials != "none",
         "defaultToOAuthAuthentication": credentials == "none",
         "allowCrossTenantReplication": False,
-        # The security baseline a public media account can keep (README: security defaults).
+        # The security baseline a public media account can keep (docs/security.md).
         "allowedCopyScope": "AAD",
         "publicNetworkAccess": "Enabled",
         "networkRuleSet": {"defaultAction": "Allow", "bypass": "AzureServices"},

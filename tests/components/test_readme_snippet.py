@@ -1,4 +1,5 @@
-"""The README's platform snippet runs as written under the mock runtime and declares what it says."""
+"""The platform snippet of the docs (docs/platform.md) runs as written under the mock runtime and declares what it
+says."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from pathlib import Path
 
 from divio_storage_infra.preview import mockrun
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "platform.md"
 
 
 def snippet() -> str:
     match = re.search(r"<!-- platform-snippet -->\n```python\n(.*?)```", README.read_text(), re.DOTALL)
-    assert match, "the README lost its platform snippet"
+    assert match, "docs/platform.md lost its platform snippet"
     return match.group(1)
 
 

@@ -24,8 +24,8 @@ import requests
 from azure.storage.blob import BlobServiceClient
 from support.emulators import AZURITE_ACCOUNT, Emulator, azure_target, s3_target
 
+from divio_storage_infra.app.settings import storages_entry
 from divio_storage_infra.core import naming
-from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.localstores.apply_azure import apply_azure
 from divio_storage_infra.localstores.apply_s3 import apply_aws

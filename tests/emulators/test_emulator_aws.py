@@ -341,7 +341,7 @@ def test_applier_refuses_conditions_moto_cannot_evaluate(moto: Emulator) -> None
 
 
 def log_bucket(moto: Emulator, *, writable_by_logging: bool) -> str:
-    """A platform log bucket in eu-central-1; with the policy S3 server access logging needs (see README)."""
+    """A platform log bucket in eu-central-1; with the policy S3 server access logging needs (see docs/clouds.md)."""
     name = f"platform-logs-{uuid.uuid4().hex[:12]}"
     admin = s3_client(moto.url, region="eu-central-1")
     admin.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})

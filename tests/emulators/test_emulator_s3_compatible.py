@@ -29,9 +29,9 @@ import requests
 from botocore.exceptions import ClientError
 from support.emulators import Emulator, s3_client, s3_target
 
+from divio_storage_infra.app.settings import storages_entry
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming
-from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.dsn import ParsedDsn, parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.localstores.applier import UnappliedResource

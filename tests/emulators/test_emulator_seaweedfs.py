@@ -22,9 +22,9 @@ import requests
 from botocore.exceptions import ClientError
 from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client, s3_target
 
+from divio_storage_infra.app.settings import storages_entry
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming, policies
-from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.clouds import S3_PROVIDERS
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec

@@ -20,13 +20,13 @@ from PIL import Image
 from support.django_app import IMAGE_SIZE, PRIVATE_BODY, PUBLIC_BODY, THUMBNAIL_SIZE, run_app
 from support.emulators import Emulator, azure_target, azurite_service, s3_client, s3_target
 
-from divio_storage_infra.core import naming
-from divio_storage_infra.core.app_settings import (
+from divio_storage_infra.app.settings import (
     FILER_PRIVATE_PREFIX,
     FILER_PRIVATE_THUMBNAILS,
     FILER_PUBLIC_PREFIX,
     FILER_PUBLIC_THUMBNAILS,
 )
+from divio_storage_infra.core import naming
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.localstores.apply_azure import apply_azure
 from divio_storage_infra.localstores.apply_s3 import apply_aws

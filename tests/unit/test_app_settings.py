@@ -6,10 +6,11 @@ import base64
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from divio_storage_infra.core.app_settings import (
+from divio_storage_infra.app.settings import (
     AZURE_BACKEND,
     PRIVATE_URL_SECONDS,
     S3_BACKEND,
@@ -225,12 +226,18 @@ def test_azure_entry_behaves_like_django_storage_url(dsn: str) -> None:
     assert ours.url("dir/a b.jpg") == theirs.url("dir/a b.jpg")
 
 
-def test_module_is_pure_until_django_asks_for_the_backend() -> None:
+def test_building_settings_imports_no_django_and_the_backends_import_it_normally() -> None:
     code = (
-        "import sys, divio_storage_infra.core.app_settings as a\n"
+        "import sys, divio_storage_infra.app.settings as a\n"
         "a.storages_entry('s3://media.s3.eu-central-1.amazonaws.com/?acl=private')\n"
+        "a.app_settings('az://acct:a2V5@blob.core.windows.net/public-media', "
+        "'az://acct:a2V5@blob.core.windows.net/private-media')\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'storages', 'pulumi', 'boto3')]\n"
         "assert not bad, bad\n"
+        "import divio_storage_infra.app.backends as b\n"
+        "assert 'storages.backends.azure_storage' in sys.modules and 'django' in sys.modules\n"
+        "assert a.SAS_AZURE_BACKEND == b.__name__ + '.SasAzureStorage'\n"
+        "assert a.THUMBNAIL_STORAGE_PATH == b.__name__ + '.ThumbnailStorage'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -255,7 +262,7 @@ def test_app_settings_names_every_setting_the_apps_read() -> None:
     assert settings["STORAGES"]["private"] == storages_settings(public, private)["private"]
     assert settings["STORAGES"][THUMBNAIL_ALIAS] == storages_entry(public)
     assert settings["THUMBNAIL_DEFAULT_STORAGE_ALIAS"] == THUMBNAIL_ALIAS == "easy_thumbnails"
-    assert settings["THUMBNAIL_DEFAULT_STORAGE"] == "divio_storage_infra.core.app_settings.ThumbnailStorage"
+    assert settings["THUMBNAIL_DEFAULT_STORAGE"] == "divio_storage_infra.app.backends.ThumbnailStorage"
     filer = settings["FILER_STORAGES"]
     assert filer["public"]["main"] == {
         "ENGINE": S3_BACKEND,
@@ -286,18 +293,56 @@ def test_without_a_private_dsn_filer_gets_only_its_public_half() -> None:
     assert set(settings["FILER_STORAGES"]) == {"public"}
 
 
-def test_private_azure_store_signs_urls_with_the_account_key_only() -> None:
+def test_private_azure_store_signs_urls_with_the_account_key_whichever_function() -> None:
     public = azure_dsn(account="acct", container="public-media", account_key=AZURE_KEY)
     keyed = azure_dsn(account="acct", container="private-media", account_key=AZURE_KEY)
-    sas = azure_dsn(account="acct", container="private-media", sas_token=SAS)
     with_key = app_settings(public, keyed)
     assert with_key["STORAGES"]["private"]["OPTIONS"]["expiration_secs"] == PRIVATE_URL_SECONDS
     assert with_key["FILER_STORAGES"]["private"]["main"]["OPTIONS"]["expiration_secs"] == PRIVATE_URL_SECONDS
     assert "expiration_secs" not in with_key["STORAGES"]["default"]["OPTIONS"]
-    # django-storages cannot sign with a SAS: asking it to would make every URL fail.
-    assert "expiration_secs" not in app_settings(public, sas)["STORAGES"]["private"]["OPTIONS"]
-    # storages_settings keeps its shape and values.
-    assert "expiration_secs" not in storages_settings(public, keyed)["private"]["OPTIONS"]
+    # storages_settings gives the private store the same entry: one behaviour whichever function an app uses.
+    assert storages_settings(public, keyed)["private"] == with_key["STORAGES"]["private"]
+    for entry in (with_key["STORAGES"]["private"], storages_settings(public, keyed)["private"]):
+        url = backend(entry).url("a b.jpg")
+        query = parse_qs(urlsplit(url).query)
+        assert url.startswith("https://acct.blob.core.windows.net/private-media/a%20b.jpg?")
+        assert query["sp"] == ["r"] and "sig" in query  # a read-only link, signed with the account key
+
+
+@pytest.mark.parametrize("function", ["app_settings", "storages_settings"])
+def test_a_private_azure_store_with_a_sas_is_refused_when_the_settings_are_built(function: str) -> None:
+    public = azure_dsn(account="acct", container="public-media", sas_token=SAS)
+    private = azure_dsn(account="acct", container="private-media", sas_token=SAS)
+    build = app_settings if function == "app_settings" else storages_settings
+    with pytest.raises(DsnError) as error:
+        build(public, private)
+    message = str(error.value)
+    assert "private store" in message and "credentials: account-key" in message
+    assert "sig=" not in message and "k3Y" not in message
+    # The public store with the same SAS is fine: its links are unsigned and never carry the token.
+    assert backend(storages_settings(public)["default"]).url("a.jpg") == (
+        "https://acct.blob.core.windows.net/public-media/a.jpg"
+    )
+
+
+@pytest.mark.parametrize("function", ["app_settings", "storages_settings"])
+def test_a_private_s3_store_is_signed_even_without_qs_auth_in_its_dsn(function: str) -> None:
+    public = s3_dsn(bucket="media", endpoint_host=AWS, access_key_id="AKIA1", secret_access_key=SECRET)
+    private = s3_dsn(bucket="private", endpoint_host=AWS, access_key_id="AKIA1", secret_access_key=SECRET)
+    assert "qs_auth" not in private
+    settings = app_settings(public, private)["STORAGES"] if function == "app_settings" else None
+    entry = settings["private"] if settings is not None else storages_settings(public, private)["private"]
+    assert entry["OPTIONS"]["querystring_auth"] is True
+    query = parse_qs(urlsplit(backend(entry).url("a.jpg")).query)
+    assert "X-Amz-Signature" in query and query["X-Amz-Expires"] == ["3600"]
+
+
+def test_a_private_store_behind_a_custom_domain_is_refused() -> None:
+    public = s3_dsn(bucket="media", endpoint_host=AWS)
+    private = s3_dsn(bucket="private", endpoint_host=AWS) + "&domain=private.example.com"
+    for build in (app_settings, storages_settings):
+        with pytest.raises(DsnError, match="domain"):
+            build(public, private)
 
 
 def test_every_filer_and_thumbnail_storage_is_accepted_by_django_storages() -> None:

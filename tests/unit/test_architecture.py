@@ -7,6 +7,7 @@ first on PYTHONPATH; the violation tests can only pass if the copy, not the inst
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import grimp
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +63,15 @@ def _lint(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_contracts_are_the_ones_this_test_breaks() -> None:
-    assert set(CONTRACTS) == {"layers", "pure-core", "pure-review", "clouds-apart", "no-cycles"}
+    assert set(CONTRACTS) == {
+        "layers",
+        "pure-core",
+        "pure-review",
+        "clouds-apart",
+        "no-cycles",
+        "app-side",
+        "app-apart",
+    }
 
 
 def test_an_unmodified_copy_keeps_every_contract(tmp_path: Path) -> None:
@@ -94,6 +104,43 @@ def test_an_unmodified_copy_keeps_every_contract(tmp_path: Path) -> None:
             "no-cycles",
             id="cycle-in-core",
         ),
+        pytest.param(
+            "core/naming.py",
+            "def _lazy() -> None:\n    import django  # noqa",
+            "pure-core",
+            id="core-imports-django-lazily",
+        ),
+        pytest.param(
+            "core/spec.py",
+            "def _lazy() -> None:\n    from storages.backends import s3  # noqa",
+            "pure-core",
+            id="core-imports-django-storages-lazily",
+        ),
+        pytest.param(
+            "core/naming.py",
+            "def _lazy() -> None:\n    from divio_storage_infra.app import settings  # noqa",
+            "app-apart",
+            id="core-imports-the-app-side-lazily",
+        ),
+        pytest.param(
+            "components/s3.py",
+            "from divio_storage_infra.app import settings  # noqa",
+            "app-apart",
+            id="components-import-the-app-side",
+        ),
+        pytest.param("app/settings.py", "import pulumi  # noqa", "app-side", id="app-side-imports-pulumi"),
+        pytest.param(
+            "app/backends.py",
+            "from divio_storage_infra.components import website  # noqa",
+            "app-side",
+            id="app-side-imports-the-components",
+        ),
+        pytest.param(
+            "components/s3.py",
+            "def _lazy() -> None:\n    from divio_storage_infra.components import azure  # noqa",
+            "clouds-apart",
+            id="s3-component-imports-azure-lazily",
+        ),
         pytest.param("review/model.py", "import pulumi  # noqa", "pure-review", id="review-imports-pulumi"),
         pytest.param(
             "components/s3.py",
@@ -109,3 +156,41 @@ def test_a_deliberate_violation_breaks_its_contract(tmp_path: Path, module: str,
     result = _lint(root)
     assert result.returncode != 0, result.stdout
     assert f"{CONTRACTS[contract]} BROKEN" in result.stdout, result.stdout + result.stderr
+
+
+def _hidden_imports(source: str) -> list[int]:
+    """The lines where ``source`` imports without an import statement (importlib, ``__import__``, import_string)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            names = [func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""]
+        if any(name.split(".")[0] in ("importlib", "__import__", "import_module", "import_string") for name in names):
+            found.append(node.lineno)
+    return found
+
+
+def test_the_contracts_see_every_import_the_package_makes() -> None:
+    # An import through importlib (or __import__) is invisible to grimp, so no contract could catch it.
+    hidden = {
+        str(path.relative_to(REPO)): lines
+        for path in sorted((REPO / PACKAGE).rglob("*.py"))
+        if (lines := _hidden_imports(path.read_text(encoding="utf-8")))
+    }
+    assert hidden == {}
+    # The search finds each way (and a comment or docstring that names importlib is no import).
+    sneaky = '"""importlib"""\nimport importlib\nfrom importlib import util\nm = __import__("x")\nimport_module("y")\n'
+    assert _hidden_imports(sneaky) == [2, 3, 4, 5]
+    graph = grimp.build_graph(PACKAGE, include_external_packages=True, cache_dir=None)
+    facade = f"{PACKAGE}.components.website"
+    # The facade's per-cloud components (Azure imported inside the constructor) are imports the graph has.
+    assert graph.direct_import_exists(importer=facade, imported=f"{PACKAGE}.components.azure")
+    assert graph.direct_import_exists(importer=facade, imported=f"{PACKAGE}.components.s3")
+    # The public API imports the app side as an ordinary import; the app side's backends import Django.
+    assert graph.direct_import_exists(importer=PACKAGE, imported=f"{PACKAGE}.app")
+    assert graph.direct_import_exists(importer=f"{PACKAGE}.app.backends", imported="django")

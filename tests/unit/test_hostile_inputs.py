@@ -607,7 +607,7 @@ def test_the_dsn_command_never_prints_a_secret(case: tuple[str, str], output: st
         dsn = dsn.replace("\x00", "\x01")
         dsn = "".join("\x02" if "\ud800" <= ch <= "\udfff" else ch for ch in dsn)
     with _env("HOSTILE_DSN", dsn):
-        code, out, err = run_cli(["dsn", "--env", "HOSTILE_DSN", "--format", output])
+        code, out, err = run_cli(["dsn", "--dsn-env", "HOSTILE_DSN", "--format", output])
     assert code in (0, 2)
     out.encode("utf-8")
     err.encode("utf-8")
@@ -712,7 +712,7 @@ def test_the_issue_dsns_are_refused_without_the_secret(dsn: str) -> None:
     with pytest.raises(DsnError) as error:
         parse_dsn(dsn)
     assert_no_leak(secret, str(error.value))
-    code, out, err = run_cli(["dsn", dsn])
+    code, out, err = run_cli(["dsn", "--dsn", dsn])
     assert code == 2 and err.startswith("error: invalid storage DSN")
     assert_no_leak(secret, out, err)
 

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from typing import Any
 
-from divio_storage_infra.core import app_settings, dsn, errors, spec
+from divio_storage_infra.app import settings as app_side
+from divio_storage_infra.core import dsn, errors, spec
 
 HEAVY = ("pulumi", "boto3", "botocore", "azure", "django", "requests", "google", "grpc")
 
@@ -31,12 +32,13 @@ def _heavy(modules: list[str]) -> list[str]:
 
 
 def test_the_core_api_is_importable_from_the_package() -> None:
-    from divio_storage_infra import SpecError, StorageSpec, parse_dsn, storages_settings
+    from divio_storage_infra import SpecError, StorageSpec, app_settings, parse_dsn, storages_settings
 
     assert StorageSpec is spec.StorageSpec
     assert SpecError is errors.SpecError
     assert parse_dsn is dsn.parse_dsn
-    assert storages_settings is app_settings.storages_settings
+    assert storages_settings is app_side.storages_settings
+    assert app_settings is app_side.app_settings
     built = StorageSpec.from_dict({"website": "shop", "environment": "live", "region": "eu-central-1"})
     assert built.stack_name == "shop-live"
     assert parse_dsn("s3://shop-media.s3.eu-central-1.amazonaws.com/?acl=private").bucket == "shop-media"
@@ -60,9 +62,16 @@ def test_the_components_are_importable_from_the_components_package() -> None:
 
 
 def test_importing_the_package_loads_no_pulumi_sdk_requests_or_django() -> None:
-    loaded = _modules_after("import divio_storage_infra\nfrom divio_storage_infra import parse_dsn, storages_settings")
+    loaded = _modules_after(
+        "import divio_storage_infra\n"
+        "from divio_storage_infra import app_settings, parse_dsn, storages_settings\n"
+        "app_settings('s3://media.s3.eu-central-1.amazonaws.com/?acl=private', "
+        "'s3://private.s3.eu-central-1.amazonaws.com/?acl=private&qs_auth=true')"
+    )
     assert "divio_storage_infra.core.spec" in loaded
+    assert "divio_storage_infra.app.settings" in loaded
     assert _heavy(loaded) == []
+    assert not [m for m in loaded if m.split(".")[0] == "storages"]
 
 
 def test_the_check_on_loaded_modules_sees_heavy_imports() -> None:

@@ -1,9 +1,10 @@
 """Turn storage DSNs into Django settings: ``STORAGES`` entries for django-storages and the storage settings of
-Easy Thumbnails and django-filer. Pure: no Django import.
+Easy Thumbnails and django-filer. Building the settings needs no Django: they name the storage classes by their
+dotted path (``divio_storage_infra.app.backends``), which Django imports when it builds a storage.
 
 The options mirror what django-storage-url passes to django-storages for the same DSN, so an app can switch
 between the two without behaving differently, except that this module also honours the ``endpoint_url``
-extension (local emulators).
+extension (local emulators) and that a private store's URLs are always signed (see :func:`private_entry_for`).
 
 Setting names checked against easy-thumbnails 2.8.5, 2.9 and 2.10.1 and django-filer 3.6.0 (with Django 5.2):
 easy-thumbnails 2.9+ saves thumbnails to ``STORAGES[THUMBNAIL_DEFAULT_STORAGE_ALIAS]`` (alias ``easy_thumbnails``);
@@ -15,22 +16,21 @@ default) and 2.10 to the default storage; 2.8 reads only ``THUMBNAIL_DEFAULT_STO
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from divio_storage_infra.core.dsn import AZURE_BLOB_HOST, ParsedDsn, parse_dsn
+from divio_storage_infra.core.dsn import AZURE_BLOB_HOST, DsnError, ParsedDsn, parse_dsn
+from divio_storage_infra.core.errors import NOT_SHOWN
 
 S3_BACKEND = "storages.backends.s3.S3Storage"
 AZURE_BACKEND = "storages.backends.azure_storage.AzureStorage"
+_BACKENDS = "divio_storage_infra.app.backends"
 # django-storages appends a SAS credential to every URL it builds, which would publish the token in every page;
-# django-storage-url strips it, and so does this subclass (built on first use, see __getattr__ below).
-SAS_AZURE_BACKEND = f"{__name__}.SasAzureStorage"
-_LAZY: dict[str, type] = {}
-
+# django-storage-url strips it, and so does this subclass.
+SAS_AZURE_BACKEND = f"{_BACKENDS}.SasAzureStorage"
 THUMBNAIL_ALIAS = "easy_thumbnails"
 """The ``STORAGES`` alias easy-thumbnails saves thumbnails to (its own default alias name)."""
-THUMBNAIL_STORAGE_PATH = f"{__name__}.ThumbnailStorage"
+THUMBNAIL_STORAGE_PATH = f"{_BACKENDS}.ThumbnailStorage"
 """What ``THUMBNAIL_DEFAULT_STORAGE`` names: a class whose instances are the ``easy_thumbnails`` alias' storage."""
 PRIVATE_URL_SECONDS = 3600
 """Lifetime of a signed URL to a private file, in seconds (django-storages' S3 default, also used for Azure)."""
@@ -54,23 +54,43 @@ def entry_for(parsed: ParsedDsn) -> dict[str, Any]:
 
 
 def storages_settings(default_dsn: str, private_dsn: str | None = None) -> dict[str, dict[str, Any]]:
-    """``STORAGES`` entries for ``default`` and, when given, ``private``; merge them into the app's own dict."""
+    """``STORAGES`` entries for ``default`` and, when given, ``private`` (signed URLs, as in :func:`app_settings`);
+    merge them into the app's own dict. Raises DsnError when a DSN is malformed or its private store cannot sign."""
     out = {"default": storages_entry(default_dsn)}
     if private_dsn is not None:
-        out["private"] = storages_entry(private_dsn)
+        out["private"] = private_entry_for(parse_dsn(private_dsn))
     return out
 
 
 def private_entry_for(parsed: ParsedDsn) -> dict[str, Any]:
-    """The ``STORAGES`` entry of a private store: its files' URLs are signed.
+    """The ``STORAGES`` entry of a private store: every URL to one of its files is signed.
 
-    S3 DSNs say so themselves (``qs_auth=true``); an Azure DSN cannot, so Azure entries with an account key get
-    ``expiration_secs`` (read-only blob SAS per URL). django-storages cannot sign with a SAS credential: a private
-    Azure store with ``credentials: sas`` keeps unsigned URLs, which the store refuses.
+    S3: ``querystring_auth`` is on whatever the DSN says (a custom domain, which serves unsigned URLs, is refused).
+    Azure: ``expiration_secs`` (a read-only blob SAS per URL, valid :data:`PRIVATE_URL_SECONDS`), signed with the
+    account key, or with a user delegation key when the app adds ``token_credential``. A SAS credential cannot sign
+    a read-only link, and django-storages would hand out the app's own write-capable token instead: refused here.
     """
+    if parsed.custom_domain is not None:
+        raise DsnError.one(
+            "domain",
+            parsed.custom_domain,
+            "a private store's URLs are signed, and a custom domain serves unsigned ones; drop domain= from the "
+            "private DSN (the components never put one there)",
+            context="private store",
+        )
+    if parsed.scheme == "az" and parsed.sas_token is not None and parsed.account_key is None:
+        raise DsnError.one(
+            "credential",
+            NOT_SHOWN,
+            "a SAS cannot sign read-only links to a private container, and django-storages would put the app's own "
+            "write-capable token in every link; deploy the private store with credentials: account-key",
+            context="private store",
+        )
     entry = entry_for(parsed)
-    if parsed.scheme == "az" and parsed.account_key is not None:
+    if parsed.scheme == "az":
         entry["OPTIONS"]["expiration_secs"] = PRIVATE_URL_SECONDS
+    else:
+        entry["OPTIONS"]["querystring_auth"] = True
     return entry
 
 
@@ -80,7 +100,7 @@ def app_settings(default_dsn: str, private_dsn: str | None = None) -> dict[str, 
     ``STORAGES`` (``default``, ``easy_thumbnails`` and, with a private DSN, ``private`` with signed URLs),
     ``THUMBNAIL_DEFAULT_STORAGE_ALIAS``, ``THUMBNAIL_DEFAULT_STORAGE`` and ``FILER_STORAGES``. Without a private DSN
     ``FILER_STORAGES`` has only its ``public`` half, and django-filer keeps private files on the local disk.
-    Raises DsnError when a DSN is malformed.
+    Raises DsnError when a DSN is malformed or the private store cannot sign its URLs (:func:`private_entry_for`).
     """
     return settings_for(parse_dsn(default_dsn), parse_dsn(private_dsn) if private_dsn is not None else None)
 
@@ -100,7 +120,9 @@ def settings_for(public: ParsedDsn, private: ParsedDsn | None = None) -> dict[st
     }
 
 
-def _filer_half(parsed: ParsedDsn, entry: Any, prefix: str, thumbnails_dir: str) -> dict[str, Any]:
+def _filer_half(
+    parsed: ParsedDsn, entry: Callable[[ParsedDsn], dict[str, Any]], prefix: str, thumbnails_dir: str
+) -> dict[str, Any]:
     """One half (public or private) of ``FILER_STORAGES``: files and thumbnails in the same store, apart by prefix."""
     main, thumbs = entry(parsed), entry(parsed)
     return {
@@ -173,35 +195,3 @@ def _connection_string(parsed: ParsedDsn, endpoint_url: str) -> str:
     if parsed.sas_token is not None:
         parts.append(f"SharedAccessSignature={parsed.sas_token}")
     return ";".join(parts) + ";"
-
-
-def _build_sas_azure_storage() -> type:
-    """django-storages' AzureStorage whose unsigned URLs never carry the storage's own SAS token."""
-    base: Any = importlib.import_module("storages.backends.azure_storage").AzureStorage
-
-    def url(self: Any, name: str, expire: Any = None, parameters: Any = None, mode: str = "r") -> str:
-        full: str = base.url(self, name, expire=expire, parameters=parameters, mode=mode)
-        if expire is not None:
-            return full  # a URL signed on purpose
-        return urlunsplit(urlsplit(full)._replace(query=""))
-
-    # The module and name Django's deconstruct() records must import back to this class.
-    return type("SasAzureStorage", (base,), {"url": url, "__module__": __name__, "__qualname__": "SasAzureStorage"})
-
-
-class ThumbnailStorage:
-    """``THUMBNAIL_DEFAULT_STORAGE`` for easy-thumbnails before 2.10, which builds that class without arguments:
-    building this one returns the ``easy_thumbnails`` alias' storage from ``STORAGES`` (Django 4.2+)."""
-
-    def __new__(cls) -> Any:
-        """The storage Django's storage handler keeps for the ``easy_thumbnails`` alias."""
-        return importlib.import_module("django.core.files.storage").storages[THUMBNAIL_ALIAS]
-
-
-def __getattr__(name: str) -> Any:
-    """Build ``SasAzureStorage`` when Django imports it, so this module itself needs neither Django nor storages."""
-    if name == "SasAzureStorage":
-        if name not in _LAZY:
-            _LAZY[name] = _build_sas_azure_storage()
-        return _LAZY[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
