@@ -25,6 +25,7 @@ from divio_storage_infra.preview.mockrun import UNKNOWN, DeclaredResource, Secre
 
 COMPONENT_TYPES = frozenset(
     {"divio:storage:WebsiteMediaStorage", "divio:storage:S3MediaStorage", "divio:storage:AzureMediaStorage"}
+    | {"divio:storage:S3MediaBackup", "divio:storage:AzureMediaBackup"}
 )
 """Logical groupings: their children carry everything, so the applier passes over them."""
 

@@ -60,7 +60,26 @@ def _resource_group(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:
     ctx.out.log.append(f"{r.name}: Azurite has no resource manager; the group exists only in the declared graph")
 
 
+_BACKUP = "divio:storage:AzureMediaBackup$"
+"""In the URN of every resource a backup component declares (its parent type chain)."""
+
+
+def _in_backup(r: DeclaredResource) -> bool:
+    return _BACKUP in r.urn
+
+
 def _account(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:
+    """An account; the backup account is checked as the live one, but Azurite has one account: the live account's
+    name and public access stay what the live containers get."""
+    allow_public, account = ctx.allow_public, ctx.out.account
+    _account_settings(ctx, r, i)
+    if _in_backup(r):
+        if ctx.allow_public:
+            raise UnappliedResource(f"{r.name}: a backup account must not allow public blob access")
+        ctx.allow_public, ctx.out.account = allow_public, account
+
+
+def _account_settings(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:
     ctx.out.account = i.need("accountName")
     # The only account setting that changes what the probes see: public access at account level wins over the
     # container's own, as in Azure.
@@ -93,8 +112,29 @@ def _account(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:
     )
 
 
+def _backup_blob_service(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:
+    # Versioning, change feed and point-in-time restore are management-plane only, which Azurite lacks.
+    i.ignore(
+        "accountName",
+        "resourceGroupName",
+        "blobServicesName",
+        "isVersioningEnabled",
+        "changeFeed",
+        "deleteRetentionPolicy",
+        "containerDeleteRetentionPolicy",
+        "restorePolicy",
+    )
+    ctx.out.log.append(
+        f"{r.name}: versioning, change feed and point-in-time restore are not in Azurite; declared, not applied"
+    )
+
+
 def _blob_service(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:
     from azure.storage.blob import CorsRule, RetentionPolicy
+
+    if _in_backup(r):
+        _backup_blob_service(ctx, r, i)
+        return
 
     i.ignore("accountName", "resourceGroupName", "blobServicesName")
     rules = []
@@ -142,6 +182,14 @@ def _container(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:
         client.set_container_access_policy(signed_identifiers={}, public_access=access)
     ctx.out.containers[name] = access
     ctx.out.log.append(f"{r.name}: container {name} with public access {access}")
+    metadata = i.get("metadata")
+    if metadata:
+        # A backup's markers; every declared account is played by Azurite's one development account.
+        of = str(metadata.get("divio_backup_of", ""))
+        if of:
+            metadata = {**metadata, "divio_backup_of": f"{ACCOUNT}/{of.partition('/')[2]}"}
+        client.set_container_metadata(metadata)
+        ctx.out.log.append(f"{r.name}: markers {sorted(metadata)}")
 
 
 def _management_policy(ctx: _Azure, r: DeclaredResource, i: Inputs) -> None:

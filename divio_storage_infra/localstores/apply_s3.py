@@ -135,9 +135,16 @@ def _bucket(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
         raise UnappliedResource(f"{r.name}: forceDestroy must be declared false (buckets hold user data)")
     config = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     client = ctx.s3(region)
+    # A backup bucket declares Object Lock, which S3 allows only at creation.
+    locked = i.get("objectLockEnabled", False)
+    if locked not in (True, False):
+        raise UnappliedResource(f"{r.name}: objectLockEnabled must be true or false, got {str(locked)[:40]!r}")
     try:
-        client.create_bucket(Bucket=name, **config)
-        ctx.out.log.append(f"created bucket {name} in {region}")
+        if locked and _object_lock_held(ctx, r, lambda: client.create_bucket(Bucket=name, **config, **_LOCKED)):
+            ctx.out.log.append(f"created bucket {name} in {region} with object lock")
+        else:
+            client.create_bucket(Bucket=name, **config)
+            ctx.out.log.append(f"created bucket {name} in {region}")
     except client.exceptions.BucketAlreadyOwnedByYou:
         # A store kept from an earlier run (dev's data directory): converge its settings, keep its objects.
         ctx.out.log.append(f"bucket {name} exists already; its settings are applied again, its objects kept")
@@ -146,6 +153,24 @@ def _bucket(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
         client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
     ctx.out.buckets[r.name] = name
     ctx.out.bucket_providers[name] = ctx.provider.name if ctx.provider is not None else None
+
+
+_LOCKED = {"ObjectLockEnabledForBucket": True}
+_LOCK_NOT_HELD = (_NOT_HELD - {"BucketAlreadyOwnedByYou"}) | {"InvalidRequest", "InvalidArgument"}
+
+
+def _object_lock_held(ctx: _Aws, r: DeclaredResource, create: Callable[[], Any]) -> bool:
+    """Create a bucket with Object Lock; a server without it (or refusing the header) is logged, not an error."""
+    from botocore.exceptions import ClientError
+
+    try:
+        create()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in _LOCK_NOT_HELD:
+            raise
+        ctx.out.log.append(f"{r.name}: the local server has no object lock; declared, not applied")
+        return False
+    return True
 
 
 def _imported_bucket(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
@@ -377,6 +402,37 @@ def _access_key(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
     ctx.out.access_keys[r.name] = (key["AccessKeyId"], key["SecretAccessKey"])
 
 
+def _object_lock(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
+    retention = i.need("rule")["defaultRetention"]
+    default = {"Mode": retention["mode"], "Days": int(retention["days"])}
+    config = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": default}}
+    bucket = i.need("bucket")
+    if _unless_not_held(
+        ctx,
+        r,
+        "object lock",
+        lambda: ctx.s3(ctx.region(i)).put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=config),
+    ):
+        ctx.out.log.append(f"{r.name}: object lock {retention['mode']} {retention['days']} days")
+
+
+def _replication(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
+    # No local server replicates (moto stores the configuration, never copies): asserted on the declared inputs.
+    i.ignore("bucket", "region", "role", "rules")
+    ctx.out.log.append(f"{r.name}: replication is not performed by the local server; declared, not applied")
+
+
+def _role(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
+    # Only replication assumes it, and no local server replicates.
+    i.ignore("assumeRolePolicy", "tags")
+    ctx.out.log.append(f"{r.name}: the replication role only matters to replication; declared, not applied")
+
+
+def _role_policy(ctx: _Aws, r: DeclaredResource, i: Inputs) -> None:
+    i.ignore("role", "policy")
+    ctx.out.log.append(f"{r.name}: the replication role's policy; declared, not applied")
+
+
 _PROVIDER_SKIPS = (
     "skipCredentialsValidation",
     "skipMetadataApiCheck",
@@ -447,6 +503,10 @@ AWS_HANDLERS: dict[str, Callable[[_Aws, DeclaredResource, Inputs], None]] = {
     "aws:iam/user:User": _user,
     "aws:iam/userPolicy:UserPolicy": _user_policy,
     "aws:iam/accessKey:AccessKey": _access_key,
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _object_lock,
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _replication,
+    "aws:iam/role:Role": _role,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
 }
 
 

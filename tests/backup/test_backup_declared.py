@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from support.backups import declare
-from support.legacy_applier import exported, plain
 from support.policy_lint import findings
 from support.terraform_plan import plan_json
 
@@ -22,6 +21,8 @@ from divio_storage_infra.core import naming, policies
 from divio_storage_infra.core.backup import BACKUP_CONTAINERS, BackupSettings, backup_account_name, backup_bucket_name
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.applier import plain
+from divio_storage_infra.localstores.declared import exported
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ import pytest
 from divio_storage_policy.catalog import POLICIES, run_resource_rule, run_stack_rule
 from divio_storage_policy.model import Provider, Resource
 from support.backups import declare
-from support.legacy_applier import plain
 
 from divio_storage_infra.core.backup import BackupSettings
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.applier import plain
 from divio_storage_infra.preview.mockrun import Declared
 
 AWS = StorageSpec.from_dict(

@@ -15,13 +15,15 @@ from typing import Any
 
 import pytest
 import requests
-from support.backups import declare, install_handlers
-from support.emulators import Emulator, azurite_service
-from support.legacy_applier import apply_azure, azure_emulator_dsn, exported
+from support.backups import declare
+from support.emulators import Emulator, azure_target, azurite_service
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core.backup import BACKUP_CONTAINERS, BackupSettings
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_azure import apply_azure
+from divio_storage_infra.localstores.declared import exported
+from divio_storage_infra.localstores.localdsn import azure_emulator_dsn
 
 pytestmark = pytest.mark.emulator
 
@@ -45,9 +47,8 @@ CONTAINERS = {"public": "bk-public", "private": "bk-private"}
 
 @pytest.fixture
 def dsns(azurite: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    install_handlers()
     declared = declare(SPEC, BackupSettings(location="germanywestcentral"))
-    applied = apply_azure(declared, azurite)
+    applied = apply_azure(declared, azure_target(azurite))
     found = {env: azure_emulator_dsn(exported(declared, out), applied) for env, out in zip(ENV, OUTPUTS, strict=True)}
     for env, value in found.items():
         monkeypatch.setenv(env, value)

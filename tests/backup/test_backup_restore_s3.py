@@ -19,9 +19,8 @@ from typing import Any
 
 import pytest
 import requests
-from support.backups import declare, install_handlers
-from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client
-from support.legacy_applier import apply_aws, exported, s3_emulator_dsn, with_endpoint_url
+from support.backups import declare
+from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client, s3_target
 
 from divio_storage_infra.backup.connection import Connection
 from divio_storage_infra.backup.operation import StoreDsns, execute, routes
@@ -30,6 +29,9 @@ from divio_storage_infra.core import naming
 from divio_storage_infra.core.backup import BackupSettings, backup_bucket_name
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_s3 import apply_aws
+from divio_storage_infra.localstores.declared import exported
+from divio_storage_infra.localstores.localdsn import s3_emulator_dsn, with_endpoint_url
 
 pytestmark = pytest.mark.emulator
 
@@ -72,7 +74,7 @@ def _aws(moto: Emulator) -> Site:
         }
     )
     declared = declare(spec, BackupSettings(region="eu-west-1"))
-    apply_aws(declared, moto)
+    apply_aws(declared, s3_target(moto))
     dsns = {env: s3_emulator_dsn(exported(declared, out), moto.url, KEY) for env, out in zip(ENV, OUTPUTS, strict=True)}
     return Site("aws", spec, moto, dsns, KEY, "eu-central-1", "eu-west-1")
 
@@ -90,7 +92,7 @@ def _exoscale(moto: Emulator) -> Site:
         }
     )
     declared = declare(spec, BackupSettings(region="de-fra-1"), KEY)
-    apply_aws(declared, moto)
+    apply_aws(declared, s3_target(moto))
     dsns = {env: with_endpoint_url(exported(declared, out), moto.url) for env, out in zip(ENV, OUTPUTS, strict=True)}
     return Site("exoscale", spec, moto, dsns, KEY, "ch-gva-2", "de-fra-1")
 
@@ -108,17 +110,12 @@ def _seaweedfs(weed: Emulator) -> Site:
         }
     )
     declared = declare(spec, BackupSettings(), SEAWEEDFS_KEY)
-    apply_aws(declared, weed)
+    apply_aws(declared, s3_target(weed))
     dsns = {env: with_endpoint_url(exported(declared, out), weed.url) for env, out in zip(ENV, OUTPUTS, strict=True)}
     return Site("s3-compatible", spec, weed, dsns, SEAWEEDFS_KEY, "us-east-1", "us-east-1")
 
 
 OUTPUTS = ("storage_dsn", "private_storage_dsn", "backup_storage_dsn", "private_backup_storage_dsn")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _handlers() -> None:
-    install_handlers()
 
 
 @pytest.fixture(params=["aws", "exoscale", "s3-compatible"])
@@ -311,7 +308,6 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
 
 @pytest.fixture(scope="module")
 def filled(moto: Emulator) -> Site:
-    install_handlers()
     site = _aws(moto)
     fill(site, 4, large=False)
     with pytest.MonkeyPatch.context() as patch:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from support.legacy_applier import declare_website
 
 from divio_storage_infra.core.backup import BackupSettings, settings_of
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.declared import declare_website
 
 AWS = {"website": "shop", "environment": "live", "region": "eu-central-1"}
 AZURE = {"website": "blob", "environment": "live", "cloud": "azure", "location": "switzerlandnorth"}

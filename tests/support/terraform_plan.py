@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from divio_storage_infra.localstores.applier import plain
 from divio_storage_infra.preview.mockrun import DeclaredResource
-from support.legacy_applier import plain
 
 TERRAFORM_TYPES = {
     "aws:s3/bucket:Bucket": "aws_s3_bucket",

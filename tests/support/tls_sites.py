@@ -13,18 +13,13 @@ from dataclasses import dataclass
 import pytest
 
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_azure import AzureTarget, apply_azure
+from divio_storage_infra.localstores.apply_s3 import S3Target, apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.localdsn import azure_emulator_dsn, s3_emulator_dsn, with_endpoint_url
 from divio_storage_infra.localstores.tlsca import ServerCert
-from support.emulators import SEAWEEDFS_KEY, Emulator, start_azurite, start_seaweedfs
+from support.emulators import SEAWEEDFS_KEY, Emulator, s3_target, start_azurite, start_seaweedfs
 from support.faults import Pki, Relay, make_pki, relay
-from support.legacy_applier import (
-    apply_aws,
-    apply_azure,
-    azure_emulator_dsn,
-    declare_website,
-    exported,
-    s3_emulator_dsn,
-    with_endpoint_url,
-)
 
 ORIGIN = "https://www.example.com"
 
@@ -101,10 +96,8 @@ def weed_site(weed_tls: Emulator, pki: Pki) -> Site:
         }
     )
     declared = declare_website(spec, SEAWEEDFS_KEY)
-    with pytest.MonkeyPatch.context() as patch:
-        # The applier's own boto3 clients (not the CLI under test) find the CA the way boto3 does.
-        patch.setenv("AWS_CA_BUNDLE", str(pki.bundle))
-        applied = apply_aws(declared, weed_tls, tls=True)
+    # The applier's own boto3 clients (not the CLI under test) trust the test CA through the target.
+    applied = apply_aws(declared, S3Target(weed_tls.url, SEAWEEDFS_KEY, verify=str(pki.bundle)))
     assert any("applied as declared" in line for line in applied.log), applied.log
     return Site(
         "seaweedfs",
@@ -129,7 +122,7 @@ def moto_site(moto_http: Emulator, moto_tls: Relay) -> Site:
     declared = declare_website(spec)
     # moto evaluates no policy condition (it would deny everything with the TLS-only deny in), and behind the relay
     # it sees plain HTTP anyway: its policy goes in without that statement, as for plain-HTTP moto.
-    applied = apply_aws(declared, moto_http)
+    applied = apply_aws(declared, s3_target(moto_http))
     key = applied.only_key()
     return Site(
         "moto",
@@ -155,9 +148,7 @@ def azure_site(azurite_tls: Emulator, pki: Pki) -> Site:
         }
     )
     declared = declare_website(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REQUESTS_CA_BUNDLE", str(pki.bundle))  # the applier's azure-storage-blob client
-        applied = apply_azure(declared, azurite_tls, tls=True)
+    applied = apply_azure(declared, AzureTarget(azurite_tls.url, verify=str(pki.bundle)))
     assert all("spr=https&" in token for token in applied.sas_tokens.values()), "SAS tokens must stay HTTPS-only"
     return Site(
         "azurite",
