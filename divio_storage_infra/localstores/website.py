@@ -152,6 +152,15 @@ def _admin_key(data_dir: Path) -> tuple[str, str]:
     return key
 
 
+_OUTPUTS = (
+    ("storage_dsn", "DEFAULT_STORAGE_DSN", "public"),
+    ("private_storage_dsn", "PRIVATE_STORAGE_DSN", "private"),
+    ("backup_storage_dsn", "BACKUP_STORAGE_DSN", "backup"),
+    ("private_backup_storage_dsn", "PRIVATE_BACKUP_STORAGE_DSN", "private backup"),
+)
+"""Stack output, env variable and store of each DSN the env file may hold (the backups' with ``backup: true``)."""
+
+
 def _s3(spec: StorageSpec, server: Server, public: str, admin: tuple[str, str], verify: str | None) -> RunningWebsite:
     # credentials: static names the provider's key in stack config: locally that is the store's admin key, with
     # which the declared provider (and so the applier) creates the buckets.
@@ -177,14 +186,15 @@ def _s3(spec: StorageSpec, server: Server, public: str, admin: tuple[str, str], 
         )
     env: dict[str, str] = {}
     stores: list[tuple[str, str, str]] = []
-    for output, variable, store in (
-        ("storage_dsn", "DEFAULT_STORAGE_DSN", "public"),
-        ("private_storage_dsn", "PRIVATE_STORAGE_DSN", "private"),
-    ):
+    for output, variable, store in _OUTPUTS:
         if not has_output(declared, output):
             continue
         dsn = exported(declared, output)
-        local = without_domain(s3_emulator_dsn(dsn, public, key))
+        # A backup DSN without credentials (AWS) is used with the platform's own role: locally the admin key.
+        platform = "backup" in store and parse_dsn(dsn).secret is None
+        local = without_domain(s3_emulator_dsn(dsn, public, admin if platform else key))
+        if platform:
+            notes.append(f"{variable}: the store's admin key, where production uses the platform's own role")
         env[variable] = local
         bucket = str(parse_dsn(local).bucket)
         stores.append((store, bucket, f"{public}/{bucket}/" if store == "public" else "signed URLs only"))
@@ -225,10 +235,7 @@ def _azure(spec: StorageSpec, server: Server, public: str, verify: str | None) -
         notes.append("plain HTTP: SAS tokens are signed for https,http (--tls signs them for https only)")
     env: dict[str, str] = {}
     stores: list[tuple[str, str, str]] = []
-    for output, variable, store in (
-        ("storage_dsn", "DEFAULT_STORAGE_DSN", "public"),
-        ("private_storage_dsn", "PRIVATE_STORAGE_DSN", "private"),
-    ):
+    for output, variable, store in _OUTPUTS:
         if not has_output(declared, output):
             continue
         local = without_domain(azure_emulator_dsn(exported(declared, output), as_seen, key_for_none=True))

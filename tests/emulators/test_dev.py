@@ -248,3 +248,28 @@ def test_a_port_in_use_is_reported_with_the_way_out(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert str(port) in done.stderr and "--port" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "data" / "dev.lock").exists()
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_a_stack_with_backups_gets_its_backup_stores_and_backup_copies_into_them(tmp_path: Path, cloud: str) -> None:
+    where = {"backupRegion": "eu-west-1"} if cloud == "aws" else {"backupLocation": "germanywestcentral"}
+    dev = launch(tmp_path, cloud, backup=True, **where)
+    try:
+        env = dev.env()
+        assert {"BACKUP_STORAGE_DSN", "PRIVATE_BACKUP_STORAGE_DSN"} <= set(env)
+        for variable in ("BACKUP_STORAGE_DSN", "PRIVATE_BACKUP_STORAGE_DSN"):
+            assert str(parse_dsn(env[variable]).endpoint_url).startswith("http://127.0.0.1:")
+        run_app(dev.env_file)  # the app writes its files to the live stores
+        done = subprocess.run(
+            [sys.executable, "-m", "divio_storage_infra.cli.main", "backup", "--format", "json"],
+            env={"PATH": os.environ["PATH"], **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        copied = [store["copied"] for store in json.loads(done.stdout)["stores"]]
+        assert len(copied) == 2 and all(count >= 1 for count in copied), done.stdout
+    finally:
+        stopped_cleanly(dev, signal.SIGINT, group=False)
