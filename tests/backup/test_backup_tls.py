@@ -1,7 +1,8 @@
 """backup/restore over TLS with a CA the test generates, named as users name theirs (``--ca-bundle``,
 ``AWS_CA_BUNDLE``), against a front that throttles (503 SlowDown with Retry-After) and drops connections.
 
-The front is a small HTTPS reverse proxy on 127.0.0.1 in front of the session's moto server: every 5th request
+The front is a small HTTPS reverse proxy on 127.0.0.1 in front of the session's plain-HTTP moto server (the front
+is the TLS end the CLI sees, with its own CA; the leg behind it stays on loopback): every 5th request
 gets ``503 SlowDown``, every 9th connection is closed without an answer. The copies must still all arrive, once.
 """
 
@@ -131,10 +132,10 @@ def _handler(upstream: str, counts: dict[str, int], lock: threading.Lock) -> typ
 
 
 @pytest.fixture(scope="module")
-def front(moto: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+def front(moto_http: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
     ca, cert, key = _certificates(tmp_path_factory.mktemp("tls"))
     counts = {"requests": 0, "throttled": 0, "dropped": 0}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(moto.url, counts, threading.Lock()))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(moto_http.url, counts, threading.Lock()))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -155,8 +156,8 @@ def dsn(bucket: str, endpoint: str, *, private: bool) -> str:
 
 
 @pytest.fixture
-def buckets(moto: Emulator, front: Front, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, Any]:
-    client = s3_client(moto.url, KEY, region="eu-central-1")
+def buckets(moto_http: Emulator, front: Front, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, Any]:
+    client = s3_client(moto_http.url, KEY, region="eu-central-1")
     live, backup = f"tls-live-{uuid.uuid4().hex[:8]}", f"tls-backup-{uuid.uuid4().hex[:8]}"
     for bucket in (live, backup):
         client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
