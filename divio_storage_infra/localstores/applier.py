@@ -12,6 +12,9 @@ Differences from the cloud, each said in the log:
   request); over TLS it is kept, as in production.
 - Azure service SAS tokens are signed for ``https,http`` over plain HTTP, ``https`` only (as declared) over TLS.
 - The website's storage account is played by Azurite's development account (``devstoreaccount1``).
+- Backups (``backup: true``): Object Lock where the server has it; replication and its IAM role are logged as
+  not applied (no local server replicates); the Azure backup account is played by the development account too,
+  its versioning, change feed and point-in-time restore declared only.
 - An explicit ``pulumi:providers:aws`` (Exoscale SOS, a generic S3-compatible endpoint) is played by the local
   server with its region and key pair; its endpoint host is recorded, never contacted.
 """
