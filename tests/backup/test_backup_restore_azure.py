@@ -1,7 +1,8 @@
 """Backup and restore on Azurite: the declared backup account's containers, markers, bytes, metadata and privacy.
 
 Azurite plays every declared account with its development account, so the live containers and the backup
-containers live side by side there; the backup's markers name that account (see :mod:`support.backups`).
+containers live side by side there; the backup's markers name that account (the package applier,
+:mod:`divio_storage_infra.localstores.apply_azure`).
 Versioning, change feed and point-in-time restore of the backup account are asserted on the declared inputs
 (``tests/backup/test_backup_declared.py``): Azurite has none of them.
 """
