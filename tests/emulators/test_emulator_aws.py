@@ -313,9 +313,9 @@ def test_applier_fails_loudly_on_an_unknown_type(moto: Emulator) -> None:
 def test_applier_fails_loudly_on_an_unknown_input(moto: Emulator) -> None:
     bucket = f"applier-{uuid.uuid4().hex[:10]}"
     declared = declared_with(
-        "aws:s3/bucket:Bucket", {"bucket": bucket, "forceDestroy": False, "objectLockEnabled": True}
+        "aws:s3/bucket:Bucket", {"bucket": bucket, "forceDestroy": False, "accelerationStatus": "Enabled"}
     )
-    with pytest.raises(UnappliedResource, match="objectLockEnabled"):
+    with pytest.raises(UnappliedResource, match="accelerationStatus"):
         apply_aws(declared, s3_target(moto))
 
 
