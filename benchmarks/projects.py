@@ -135,3 +135,36 @@ def raw_values(count: int) -> dict[str, Any]:
             }
         websites.append(site)
     return {"websites": websites}
+
+
+def fleet_registry(count: int) -> dict[str, Any]:
+    """A registry of ``count`` AWS websites as a large fleet has them: each with a private bucket, an IAM user, two
+    CORS origins, a media domain and tags of its own (merged with the defaults' tags)."""
+    return {
+        "defaults": {
+            "cloud": "aws",
+            "region": "eu-central-1",
+            "credentials": "iam-user",
+            "privateStorage": True,
+            "tags": {"team": "web-platform"},
+        },
+        "websites": [
+            {
+                "website": f"site-{i:05d}",
+                "environment": "live",
+                "mediaDomain": f"media.site-{i:05d}.example.com",
+                "tags": {"customer": f"c{i:05d}", "tier": ("gold", "silver", "bronze")[i % 3]},
+                "corsOrigins": [f"https://site-{i:05d}.example.com", f"https://www.site-{i:05d}.example.com"],
+            }
+            for i in range(count)
+        ],
+    }
+
+
+def write_fleet(directory: Path, count: int) -> Path:
+    """The library's platform project for a fleet of ``count`` websites (:func:`fleet_registry`); returns it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Pulumi.yaml").write_text(_PULUMI_YAML)
+    (directory / "__main__.py").write_text(_LIBRARY_MAIN)
+    (directory / "websites.yaml").write_text(yaml.safe_dump(fleet_registry(count), sort_keys=False))
+    return directory

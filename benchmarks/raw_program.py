@@ -207,6 +207,9 @@ def declare(site: dict[str, Any]) -> dict[str, Any]:
 
 # The same list hook as the platform program, so that ``plan`` runs both in the same blocks (divio_storage_infra's
 # planblocks module is pure Python: it declares nothing and imports nothing of the library's components).
-websites = json.loads(Path(__file__).resolve().with_name("websites.json").read_text())["websites"]
-for website in planblocks.entries(websites):
+def _websites() -> list[dict[str, Any]]:
+    return list(json.loads(Path(__file__).resolve().with_name("websites.json").read_text())["websites"])
+
+
+for website in planblocks.entries(_websites, lambda site: str(site["output"])):
     pulumi.export(website["output"], declare(website))

@@ -1,11 +1,13 @@
-"""Which of a program's independent entries this run declares: all of them, unless the offline plan asks for a block.
+"""Which of a program's independent entries this run declares: all of them, unless the offline plan selects some.
 
-A program with a list of independent entries (the platform program's registry, one website each) passes the list
-through :func:`entries` right before declaring them. Outside ``divio-storage plan`` nothing is installed and every
-entry is declared. ``plan`` (:mod:`divio_storage_infra.preview.fanout`) installs a hook that answers with one
-contiguous block, runs the program once per block, in this process and in worker processes, and merges what the
-runs declared into the document a single run gives, byte for byte. Pure Python, no Pulumi import: a program that
-declares its resources with the provider SDK directly (the benchmark's baseline) can use it as well.
+This is the one hook a program carries for the offline plan. A program with a list of independent entries (the
+platform program's registry, one website each) hands :func:`entries` the function that loads the list and the key
+that names an entry. Outside ``divio-storage plan`` nothing is installed: :func:`entries` calls the loader and
+returns every entry, so a real ``pulumi up`` declares everything, exactly as without the hook. ``plan``
+(:mod:`divio_storage_infra.preview.blockplan`) installs a hook that loads the list once per process (a plan runs
+the program many times) and answers with the entries one run declares: a block of a full plan, a worker's share,
+or the websites an incremental review selected by key. Pure Python, no Pulumi import: a program that declares its
+resources with the provider SDK directly (the benchmark's baseline) can use it as well.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-Hook = Callable[[Sequence[Any]], Sequence[Any]]
-"""Given every entry of the program's list (in order), the contiguous block of them this run declares."""
+Hook = Callable[[Callable[[], Sequence[Any]], Callable[[Any], str]], Sequence[Any]]
+"""Given the loader of every entry (in order) and the key of an entry, the entries this run declares."""
 
 _hook: Hook | None = None
 
@@ -31,8 +33,9 @@ def install(hook: Hook | None) -> Hook | None:
     return previous
 
 
-def entries(items: Sequence[T]) -> Sequence[T]:
-    """``items``, or the block of them the offline plan asks this run to declare."""
+def entries(load: Callable[[], Sequence[T]], key: Callable[[T], str]) -> Sequence[T]:
+    """``load()``, or the entries of it the offline plan asks this run to declare (``key`` names an entry: the
+    plan selects by it, so it must be unique and stable, e.g. the entry's stack output name)."""
     if _hook is None:
-        return items
-    return _hook(items)
+        return load()
+    return _hook(load, key)

@@ -11,6 +11,7 @@ with ``credentialsKey``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,26 +42,12 @@ class StaticKey:
 
 
 def load_registry(path: Path, *, credentials_keys: list[str] | None = None) -> Registry:
-    """Read and validate the registry file; RegistryError (a SpecError) lists every problem.
-
-    The last valid result is kept for the same file name, text and key names: ``plan`` runs the program once per
-    block of a large registry in one process, and each run would otherwise parse and validate the whole file again.
-    """
-    global _last_registry
+    """Read and validate the registry file; RegistryError (a SpecError) lists every problem."""
     try:
-        text = read_text(path)
-        key = (path.name, text, None if credentials_keys is None else tuple(credentials_keys))
-        if _last_registry is not None and _last_registry[0] == key:
-            return _last_registry[1]
-        raw = parse(path, text)
+        raw = parse(path, read_text(path))
     except YamlFileError as error:
         raise RegistryError([EntryProblem("(file)", path.name, str(error))], context=path.name) from None
-    registry = validate_registry(raw, source=path.name, credentials_keys=credentials_keys)
-    _last_registry = (key, registry)
-    return registry
-
-
-_last_registry: tuple[tuple[str, str, tuple[str, ...] | None], Registry] | None = None
+    return validate_registry(raw, source=path.name, credentials_keys=credentials_keys)
 
 
 def static_keys(namespace: str | None = None) -> dict[str, StaticKey]:
@@ -145,16 +132,21 @@ def provider_name(spec: StorageSpec, key_name: str, host: str) -> str:
 
 
 def output_name(spec: StorageSpec) -> str:
-    """The stack output of one website: ``<website>/<environment>`` (slugs have no ``/``, so it is unique)."""
+    """The stack output of one website: ``<website>/<environment>`` (slugs have no ``/``, so it is unique; the
+    same as :attr:`PlatformEntry.output_name`)."""
     return f"{spec.website}/{spec.environment}"
 
 
-def declare(registry: Registry, keys: dict[str, StaticKey]) -> dict[str, WebsiteMediaStorage]:
-    """Declare every website of ``registry`` (a block of them when ``plan`` asks for one, see :mod:`.planblocks`);
-    returns the components by stack output name."""
+def entry_name(entry: PlatformEntry) -> str:
+    """The key of a registry entry: its stack output name (what ``plan`` selects entries by)."""
+    return entry.output_name
+
+
+def declare(entries: Sequence[PlatformEntry], keys: dict[str, StaticKey]) -> dict[str, WebsiteMediaStorage]:
+    """Declare the websites of ``entries``; returns the components by stack output name."""
     cache = ProviderCache(keys=keys)
     declared: dict[str, WebsiteMediaStorage] = {}
-    for entry in planblocks.entries(registry.entries):
+    for entry in entries:
         static = keys.get(entry.credentials_key) if entry.credentials_key else None
         args = WebsiteMediaStorageArgs(
             spec=entry.spec,
@@ -169,8 +161,12 @@ def declare(registry: Registry, keys: dict[str, StaticKey]) -> dict[str, Website
 def main(registry_path: Path) -> dict[str, WebsiteMediaStorage]:
     """Validate the registry and the keys it names, then declare every website and export its outputs."""
     keys = static_keys()
-    registry = load_registry(registry_path, credentials_keys=sorted(keys))
-    declared = declare(registry, keys)
+    # The program's one hook for the offline plan (a no-op under `pulumi up`, see .planblocks): `plan` may declare
+    # the registry's websites over several runs and processes, loading and validating the whole file once in each.
+    entries = planblocks.entries(
+        lambda: load_registry(registry_path, credentials_keys=sorted(keys)).entries, entry_name
+    )
+    declared = declare(entries, keys)
     for name, storage in declared.items():
         outputs: dict[str, Any] = {k: v for k, v in storage.outputs().items() if v is not None and v != []}
         pulumi.export(name, outputs)

@@ -1,11 +1,12 @@
-"""``divio-storage diff``: what changes between two plans, dangerous changes first (Markdown or JSON)."""
+"""``divio-storage diff``: what changes between two plans, or in every stack of the repository between two git
+revisions (``--rev``), dangerous changes first (Markdown or JSON)."""
 
 from __future__ import annotations
 
 import argparse
 
 from divio_storage_infra.cli.output import write_document
-from divio_storage_infra.cli.review_input import configure_inputs, load_inputs
+from divio_storage_infra.cli.review_input import configure_inputs, load_review
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,13 +19,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the diff; 0 without danger, 1 with danger, 2 for bad input (one line on stderr)."""
-    from divio_storage_infra.review.danger import find_dangers
-    from divio_storage_infra.review.model import diff_plans
     from divio_storage_infra.review.render import render_json, render_markdown
+    from divio_storage_infra.review.repository_render import render_repository_json, render_repository_markdown
 
-    base, head = load_inputs(args)
-    diff = diff_plans(base, head)
-    findings = find_dangers(diff)
-    text = render_json(diff, findings) if args.format == "json" else render_markdown(diff, findings)
+    # The JSON counts the resources of every unchanged website, which only a full review plans.
+    args.counts_unchanged = args.format == "json"
+    review = load_review(args)
+    if args.rev is not None:
+        text = render_repository_json(review) if args.format == "json" else render_repository_markdown(review)
+    else:
+        (only,) = review.stacks
+        render = render_json if args.format == "json" else render_markdown
+        text = render(only.diff, only.findings)
     write_document(text)
-    return 1 if findings else 0
+    return 1 if review.findings else 0

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "adopt": ("divio_storage_infra.cli.adopt", "write Pulumi's bulk import file for the stores a stack adopts"),
     "backup": ("divio_storage_infra.cli.backup", "copy each store into its own backup (what the provider does not)"),
     "restore": ("divio_storage_infra.cli.restore", "put each backup back into the store it came from, privacy kept"),
+    "dev": ("divio_storage_infra.cli.dev", "run a website's storage on this machine, created from its plan"),
 }
 
 

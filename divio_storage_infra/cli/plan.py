@@ -6,16 +6,17 @@ import argparse
 import datetime as dt
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from divio_storage_infra.cli.check import warn_days_type
-from divio_storage_infra.cli.output import write_document
+from divio_storage_infra.cli.output import stream_document, write_document
 from divio_storage_infra.core.sas import WARN_DAYS, assess, parse_time
-from divio_storage_infra.preview import collector
-from divio_storage_infra.preview.plan import PlanError, ProgramFailed, build_plan
-from divio_storage_infra.preview.render import render_json, render_text
+from divio_storage_infra.preview import gcsettings
+from divio_storage_infra.preview.plan import PlanError, ProgramFailed, build_plan, plan_parts
+from divio_storage_infra.preview.planparts import JSON_KINDS, TEXT_KINDS
+from divio_storage_infra.preview.render import INDENT, render_json, render_text
 from divio_storage_infra.preview.stackconfig import (
     StackConfig,
     StackConfigError,
@@ -75,6 +76,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "same for any N",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="plan only the registry entry whose stack output is NAME (website/environment); repeatable; a platform "
+        "program's plan of some of its websites (what an incremental review plans)",
+    )
+    parser.add_argument(
         "--policy-pack",
         type=Path,
         default=None,
@@ -94,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
     """Plan the stack and print it; 0 on success, 2 for bad config (the message names what to fix), 1 otherwise
     (a failing program, or a mandatory policy violation with ``--policy-pack``)."""
     # The collector settings of the mock run hold until the plan is printed: building and rendering the document
-    # of a large platform would otherwise re-scan the whole heap the run left behind (see preview/collector.py).
-    with collector.tuned():
+    # of a large platform would otherwise re-scan the whole heap the run left behind (see preview/gcsettings.py).
+    with gcsettings.tuned():
         return _plan(args)
 
 
@@ -108,37 +117,56 @@ def _plan(args: argparse.Namespace) -> int:
         else:
             stack_config = resolve_stack(args.stack or DEFAULT_STACK, args.project_dir)
         jobs = args.jobs if args.jobs is not None else len(os.sched_getaffinity(0))
-        document = build_plan(stack_config, jobs=jobs)
+        if args.policy_pack is not None:
+            document = build_plan(stack_config, jobs=jobs)
+        else:
+            kinds = JSON_KINDS if args.format == "json" else TEXT_KINDS
+            only = frozenset(args.only) if args.only is not None else None
+            parts = plan_parts(stack_config, jobs=jobs, kinds=kinds, only=only)
     except (StackConfigError, PlanError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ProgramFailed as failure:
         sys.stderr.write(failure.report)
         return 1
-    if args.policy_pack is not None:
-        from divio_storage_infra.preview import policypack
-
+    if args.policy_pack is None:
+        # Streamed from the plan's pieces: a plan of thousands of websites is never held whole in this process.
         try:
-            pack = policypack.load_pack(args.policy_pack)
-            config = policypack.read_config(args.policy_pack_config) if args.policy_pack_config else None
-        except policypack.PolicyPackError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        # Only with the option: the default document (and its JSON bytes) stays exactly as before.
-        document["violations"] = policypack.run_pack(document, pack, config)
-    # On stderr, never in the document: the plan's bytes must not depend on the day it runs.
-    for warning in sas_warnings(document, dt.datetime.now(dt.UTC), args.warn_days):
-        print(f"warning: {warning}", file=sys.stderr)
+            _warn(parts.sas_terms(), args.warn_days)
+            if args.format == "json":
+                stream_document(parts.write_json)
+            else:
+                stream_document(lambda out: parts.write_text(out, INDENT))
+        finally:
+            parts.close()
+        return 0
+    from divio_storage_infra.preview import policypack
+
+    try:
+        pack = policypack.load_pack(args.policy_pack)
+        config = policypack.read_config(args.policy_pack_config, pack) if args.policy_pack_config else None
+    except policypack.PolicyPackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # Only with the option: the default document (and its JSON bytes) stays exactly as before.
+    document["violations"] = policypack.run_pack(document, pack, config)
+    _warn(document["resources"], args.warn_days)
     rendered = render_json(document) if args.format == "json" else render_text(document)
     write_document(rendered)
     return 1 if any(v["enforcement"] == "mandatory" for v in document.get("violations", ())) else 0
 
 
-def sas_warnings(document: Mapping[str, Any], now: dt.datetime, warn_days: int) -> list[str]:
-    """A line for every SAS in the plan (a component's ``sas_terms`` output) that has expired or expires within
-    ``warn_days`` days of ``now``, in URN order."""
+def _warn(resources: Iterable[Mapping[str, Any]], warn_days: int) -> None:
+    # On stderr, never in the document: the plan's bytes must not depend on the day it runs.
+    for warning in sas_warnings(resources, dt.datetime.now(dt.UTC), warn_days):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def sas_warnings(resources: Iterable[Mapping[str, Any]], now: dt.datetime, warn_days: int) -> list[str]:
+    """A line for every SAS in the plan's resources (a component's ``sas_terms`` output) that has expired or expires
+    within ``warn_days`` days of ``now``, in URN order."""
     lines: list[str] = []
-    for resource in document["resources"]:
+    for resource in resources:
         terms = resource["outputs"].get("sas_terms") if isinstance(resource["outputs"], dict) else None
         expiry = terms.get("expiry") if isinstance(terms, dict) else None
         expires = parse_time(expiry) if isinstance(expiry, str) else None

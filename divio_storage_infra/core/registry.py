@@ -76,6 +76,12 @@ class PlatformEntry:
         """The logical (URN) name of the website's component; unique in the registry."""
         return naming.logical_name(self.spec)
 
+    @property
+    def output_name(self) -> str:
+        """The website's stack output in a platform stack, ``<website>/<environment>`` (slugs have no ``/``): what
+        the offline plan selects entries by."""
+        return f"{self.spec.website}/{self.spec.environment}"
+
 
 @dataclass(frozen=True)
 class Registry:

@@ -27,7 +27,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from divio_storage_infra.preview import collector, sourcepositions
+from divio_storage_infra.preview import gcsettings, sourcepositions
 
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
@@ -338,9 +338,9 @@ def run(
     ``unknown_invokes`` answers every provider invoke as unknown, as a preview of new resources does. Mocks are
     process-global in the SDK; every call installs fresh ones and leaves no loop, thread or task behind.
     """
-    # Fewer collections and no source positions while the program runs; see .collector and .sourcepositions (the
+    # Fewer collections and no source positions while the program runs; see .gcsettings and .sourcepositions (the
     # offline engine only, never a real run).
-    with collector.one_run(), sourcepositions.omitted():
+    with gcsettings.one_run(), sourcepositions.omitted():
         return _run(program, mocks, project, stack, config, secret_keys, preview, unknown_invokes)
 
 

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from divio_storage_infra.core.errors import Problem, SpecError
 from divio_storage_infra.core.masking import SecretMask
+from divio_storage_infra.preview import render
+from divio_storage_infra.preview.planparts import JSON_KINDS, PlanParts, Record, Spill, dump
+from divio_storage_infra.preview.render import SECRET_TEXT, UNKNOWN_TEXT
 from divio_storage_infra.preview.stackconfig import StackConfig
 
 if TYPE_CHECKING:
@@ -27,13 +30,12 @@ if TYPE_CHECKING:
 
 FORMAT = "divio-storage-plan/v2"
 """The ``format`` field of the JSON document; bumped only on an incompatible change (see docs/plan-format.md)."""
-SECRET_TEXT = "[secret]"
-UNKNOWN_TEXT = "(known after apply)"
 MIN_SCRUB_LENGTH = 4
 """Secret config values at least this long are also masked wherever a program leaked them unmarked."""
 
 _STACK_TYPE = "pulumi:pulumi:Stack"
 _NOTES_OUTPUT = "plan_notes"
+__all__ = ["SECRET_TEXT", "UNKNOWN_TEXT"]  # re-exported: where callers have always found the display strings
 
 
 class PlanError(Exception):
@@ -41,28 +43,139 @@ class PlanError(Exception):
 
 
 def build_plan(
-    stack_config: StackConfig, *, program: Callable[[], None] | None = None, jobs: int = 1
+    stack_config: StackConfig,
+    *,
+    program: Callable[[], None] | None = None,
+    jobs: int = 1,
+    only: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Run the stack's program under the mock runtime and return the plan document (what ``--format json`` prints).
 
     ``program`` replaces the project's own program (``divio-storage adopt --registry`` runs the platform program
     on another registry file); it runs in the project directory with the stack's config all the same. A large
-    platform registry is planned in blocks, with ``jobs`` > 1 in up to that many processes (see :mod:`.fanout`); the
-    document is the same as from one run. Raises the program's own SpecError (secrets masked in its message),
-    PlanError for other config errors, and ProgramFailed (with a masked traceback) for anything else.
+    platform registry is planned in blocks, with ``jobs`` > 1 in up to that many processes (see :mod:`.blockplan`);
+    ``only`` plans just the entries of those keys (stack output names). The document is the same as from one run.
+    Raises the program's own SpecError (secrets masked in its message), PlanError for other config errors, and
+    ProgramFailed (with a masked traceback) for anything else.
     """
+    parts = plan_parts(stack_config, program=program, jobs=jobs, only=only)
+    try:
+        return parts.document()
+    finally:
+        parts.close()
+
+
+def plan_parts(
+    stack_config: StackConfig,
+    *,
+    program: Callable[[], None] | None = None,
+    jobs: int = 1,
+    kinds: tuple[str, ...] = JSON_KINDS,
+    only: frozenset[str] | None = None,
+) -> PlanParts:
+    """The plan as merged files of its pieces of ``kinds`` (see :mod:`.planparts`), as :func:`build_plan` plans it;
+    the caller writes or reads it and then calls ``close()``."""
+    import tempfile
+
+    from divio_storage_infra.preview import blockplan
+
     scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
+    directory = tempfile.TemporaryDirectory(prefix="divio-storage-plan-")
+    spill = Spill(Path(directory.name), kinds)
     try:
         if program is not None:
-            declared = declare(stack_config, program)
+            spill.add(pieces(declare(stack_config, program), scrub, kinds))
+            files = spill.merge()
         else:
-            from divio_storage_infra.preview import fanout
-
-            declared = fanout.declare_in_blocks(declare, stack_config, jobs)
+            files = blockplan.plan_in_blocks(run_pieces(kinds), stack_config, jobs, spill, only)
     except Exception as error:  # noqa: BLE001 - sorted into user errors and bugs below, secrets masked either way
+        directory.cleanup()
         raise _translate(error, scrub) from None
-    document: dict[str, Any] = scrub.value(_document(stack_config, declared))
-    return document
+    return PlanParts(
+        project=scrub.text(stack_config.project.name),
+        stack=scrub.text(stack_config.stack),
+        format=FORMAT,
+        config_notes=scrub.value(list(stack_config.notes)),
+        files=files,
+        keep=directory,
+    )
+
+
+def document_of(stack_config: StackConfig, declared: Declared) -> dict[str, Any]:
+    """The plan document of one run's record (what :func:`build_plan` gives for a program that declared it)."""
+    import tempfile
+
+    scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
+    with tempfile.TemporaryDirectory(prefix="divio-storage-plan-") as directory:
+        spill = Spill(Path(directory), JSON_KINDS)
+        spill.add(pieces(declared, scrub, JSON_KINDS))
+        parts = PlanParts(
+            project=scrub.text(stack_config.project.name),
+            stack=scrub.text(stack_config.stack),
+            format=FORMAT,
+            config_notes=scrub.value(list(stack_config.notes)),
+            files=spill.merge(),
+        )
+        return parts.document()
+
+
+def run_pieces(kinds: tuple[str, ...]) -> Callable[[StackConfig], dict[str, list[Record]]]:
+    """One mock run of the stack's program, as the pieces of ``kinds`` it adds to the document."""
+
+    def run(stack_config: StackConfig) -> dict[str, list[Record]]:
+        scrub = Scrubber.for_config(stack_config.config, stack_config.secret_keys)
+        return pieces(declare(stack_config), scrub, kinds)
+
+    return run
+
+
+def pieces(declared: Declared, scrub: Scrubber, kinds: tuple[str, ...]) -> dict[str, list[Record]]:
+    """The document's pieces of ``kinds`` from one run, secrets masked, each kind sorted by its key."""
+    found: dict[str, list[Record]] = {kind: [] for kind in kinds}
+    entries = {r.urn: scrub.value(_resource(r, declared)) for r in declared.resources}
+    ordered = sorted(entries)
+    outputs: dict[str, Any] = scrub.value({str(k): _render(v) for k, v in declared.outputs.items()})
+    for kind in kinds:
+        if kind == "resources":
+            found[kind] = [(urn, dump(entries[urn])) for urn in ordered]
+        elif kind == "urns":
+            found[kind] = [(urn, "") for urn in ordered]
+        elif kind == "outputs":
+            found[kind] = [(name, dump(outputs[name])) for name in sorted(outputs)]
+        elif kind == "output_lines":
+            found[kind] = [(name, "\n".join(render.value_lines(name, outputs[name], 1))) for name in sorted(outputs)]
+        elif kind == "notes":
+            found[kind] = [
+                (urn, json.dumps(notes))
+                for urn in sorted(declared.component_outputs)
+                if (notes := _notes(declared.component_outputs[urn], scrub))
+            ]
+        elif kind == "stack_notes":
+            found[kind] = [(_NOTES_OUTPUT, json.dumps(notes))] if (notes := _notes(declared.outputs, scrub)) else []
+        elif kind == "sas":
+            found[kind] = [(urn, json.dumps(sas)) for urn in ordered if (sas := _sas(entries[urn])) is not None]
+        elif kind == "websites":
+            found[kind] = render.website_lines([entries[urn] for urn in ordered])
+        elif kind == "trees":
+            found[kind] = render.trees([entries[urn] for urn in ordered])
+    return found
+
+
+def _notes(values: Mapping[str, Any], scrub: Scrubber) -> list[str]:
+    listed = values.get(_NOTES_OUTPUT)
+    if not isinstance(listed, list):
+        return []
+    notes: list[str] = scrub.value([str(_render(note)) for note in listed])
+    return notes
+
+
+def _sas(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the SAS warnings of ``plan`` read of a resource: its type, name and ``sas_terms`` output."""
+    outputs = entry["outputs"]
+    terms = outputs.get("sas_terms") if isinstance(outputs, dict) else None
+    if terms is None:
+        return None
+    return {"type": entry["type"], "name": entry["name"], "outputs": {"sas_terms": terms}}
 
 
 def declare(stack_config: StackConfig, program: Callable[[], None] | None = None) -> Declared:
@@ -223,27 +336,6 @@ def _scrub_spec_error(error: SpecError, scrub: Scrubber) -> SpecError:
     scrubbed = copy.copy(error)
     type(error).__init__(scrubbed, problems, context=scrub.text(error.context))
     return scrubbed
-
-
-def _document(stack_config: StackConfig, declared: Declared) -> dict[str, Any]:
-    resources = [_resource(r, declared) for r in sorted(declared.resources, key=lambda r: r.urn)]
-    outputs = {str(k): _render(v) for k, v in declared.outputs.items()}
-    # Config notes first, then each component's in URN order (their own order carries meaning), then the
-    # stack's; a note forwarded from a component to a stack output is listed once.
-    notes: dict[str, None] = dict.fromkeys(stack_config.notes)
-    registered = [declared.component_outputs[urn] for urn in sorted(declared.component_outputs)]
-    for values in [*registered, declared.outputs]:
-        listed = values.get(_NOTES_OUTPUT)
-        if isinstance(listed, list):
-            notes.update(dict.fromkeys(str(_render(note)) for note in listed))
-    return {
-        "format": FORMAT,
-        "project": stack_config.project.name,
-        "stack": stack_config.stack,
-        "resources": resources,
-        "outputs": outputs,
-        "notes": list(notes),
-    }
 
 
 def _resource(resource: DeclaredResource, declared: Declared) -> dict[str, Any]:

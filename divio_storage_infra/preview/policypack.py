@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import inspect
 import json
 import runpy
@@ -25,6 +26,9 @@ from divio_storage_infra.preview.plan import UNKNOWN_TEXT
 
 INSTALL_HINT = "--policy-pack needs pulumi-policy: pip install 'divio-storage-infra[policy]'"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+ALL = "all"
+"""The config key whose enforcement level applies to every policy without its own."""
+ENFORCEMENT_KEY = "enforcementLevel"
 
 
 class PolicyPackError(Exception):
@@ -97,8 +101,12 @@ def _replaced(package: Any, module: Any, recorder: Any) -> Iterator[None]:
         package.PolicyPack, module.PolicyPack = saved
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """A ``--policy-pack-config`` file: JSON mapping policy names (or ``all``) to a level or {enforcementLevel, ...}."""
+def read_config(path: Path, pack: LoadedPack | None = None) -> dict[str, Any]:
+    """A ``--policy-pack-config`` file: JSON mapping policy names (or ``all``) to a level or {enforcementLevel, ...}.
+
+    With ``pack``, every policy name and setting must be one the pack has (PolicyPackError naming the unknown one,
+    with the closest known name): a misspelt name would otherwise be ignored, and the policy run at its default.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -112,7 +120,46 @@ def read_config(path: Path) -> dict[str, Any]:
         if level is not None and level not in LEVELS:
             excerpt = json.dumps(level)[:40]
             raise PolicyPackError(f"{path}: {key}: enforcement level {excerpt} is not one of {', '.join(LEVELS)}")
+    if pack is not None:
+        check_config(data, pack, path)
     return data
+
+
+def check_config(config: Mapping[str, Any], pack: LoadedPack, path: Path | str) -> None:
+    """Raise PolicyPackError for a policy name or a setting in ``config`` that ``pack`` does not have."""
+    policies = {policy.name: policy for policy in pack.policies}
+    for key, value in config.items():
+        if key != ALL and key not in policies:
+            raise PolicyPackError(
+                f"{path}: {_excerpt(key)} is not a policy of the pack {pack.name}"
+                + _did_you_mean(key, [ALL, *policies])
+                + f"; its policies: {', '.join(sorted(policies))} (or {ALL})"
+            )
+        if not isinstance(value, dict):
+            continue
+        allowed = [ENFORCEMENT_KEY, *(_setting_names(policies[key]) if key != ALL else [])]
+        for setting in value:
+            if setting not in allowed:
+                raise PolicyPackError(
+                    f"{path}: {key}: {_excerpt(setting)} is not a setting of this policy"
+                    + _did_you_mean(setting, allowed)
+                    + f"; its settings: {', '.join(sorted(allowed))}"
+                )
+
+
+def _setting_names(policy: Any) -> list[str]:
+    schema = getattr(policy, "config_schema", None)
+    properties = getattr(schema, "properties", None)
+    return sorted(properties) if isinstance(properties, Mapping) else []
+
+
+def _excerpt(value: str) -> str:
+    return json.dumps(value[:60], ensure_ascii=False)
+
+
+def _did_you_mean(given: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(given, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def run_pack(

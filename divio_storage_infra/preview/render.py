@@ -6,9 +6,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from divio_storage_infra.preview.plan import SECRET_TEXT, UNKNOWN_TEXT
-
-_INDENT = "    "
+SECRET_TEXT = "[secret]"
+"""How the plan shows a secret value."""
+UNKNOWN_TEXT = "(known after apply)"
+"""How the plan shows a value only known after apply."""
+INDENT = "    "
+"""One level of the text form."""
+_INDENT = INDENT
 # The facade's type token (a contract of the components); each one is a website/environment in the summary.
 WEBSITE_TYPE = "divio:storage:WebsiteMediaStorage"
 
@@ -22,11 +26,6 @@ def render_text(document: Mapping[str, Any]) -> str:
     """The text form: resources as a tree by parent (flags, dependencies, inputs), then outputs and notes."""
     resources: list[dict[str, Any]] = list(document["resources"])
     by_urn = {r["urn"]: r for r in resources}
-    children: dict[str | None, list[dict[str, Any]]] = {}
-    for resource in resources:
-        parent = resource["parent"] if resource["parent"] in by_urn else None
-        children.setdefault(parent, []).append(resource)
-
     lines = [
         f"Plan of stack {document['stack']} (project {document['project']}), {document['format']}",
         f"{len(resources)} resource{'' if len(resources) == 1 else 's'}",
@@ -42,24 +41,16 @@ def render_text(document: Mapping[str, Any]) -> str:
         for found in violations:
             by_resource.setdefault(found["urn"] if found["urn"] in by_urn else None, []).append(found)
     lines.append("")
-    summary = _website_lines(resources, children)
+    summary = [line for _urn, line in website_lines(resources)]
     if summary:
         lines.extend(["Websites:", *summary, ""])
-
-    def walk(parent: str | None, depth: int) -> None:
-        for resource in sorted(children.get(parent, []), key=lambda r: str(r["urn"])):
-            resource_lines = _resource_lines(resource, by_urn, depth)
-            marks = [_violation_line(v, depth + 1) for v in by_resource.get(resource["urn"], [])]
-            lines.extend([resource_lines[0], *marks, *resource_lines[1:]])
-            walk(resource["urn"], depth + 1)
-
-    walk(None, 0)
+    lines.extend(text for _urn, text in trees(resources, by_resource))
     lines.append("")
     lines.append("Outputs:")
     outputs: dict[str, Any] = document["outputs"]
     if outputs:
         for key in sorted(outputs):
-            lines.extend(_value_lines(key, outputs[key], 1))
+            lines.extend(value_lines(key, outputs[key], 1))
     else:
         lines.append(f"{_INDENT}(none)")
     notes: list[str] = document["notes"]
@@ -81,9 +72,43 @@ def _violation_line(found: Mapping[str, Any], depth: int) -> str:
     return f"{_INDENT * depth}! {found['enforcement']} {found['policy']}: {message}"
 
 
-def _website_lines(resources: list[dict[str, Any]], children: Mapping[str | None, list[dict[str, Any]]]) -> list[str]:
-    """One line per website component: who it is (from its tags), what it holds, how much of it is protected."""
-    lines: list[str] = []
+def _children(resources: list[dict[str, Any]]) -> dict[str | None, list[dict[str, Any]]]:
+    """The resources by parent URN (None: the top level, where a resource whose parent is not listed goes too)."""
+    by_urn = {r["urn"]: r for r in resources}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for resource in resources:
+        parent = resource["parent"] if resource["parent"] in by_urn else None
+        children.setdefault(parent, []).append(resource)
+    return children
+
+
+def trees(
+    resources: list[dict[str, Any]], by_resource: Mapping[str | None, list[dict[str, Any]]] | None = None
+) -> list[tuple[str, str]]:
+    """Each top-level resource's subtree as text (violations of ``by_resource`` under their resources), by URN."""
+    by_urn = {r["urn"]: r for r in resources}
+    children = _children(resources)
+    marks_of = by_resource or {}
+
+    def walk(resource: dict[str, Any], depth: int, lines: list[str]) -> None:
+        resource_lines = _resource_lines(resource, by_urn, depth)
+        marks = [_violation_line(v, depth + 1) for v in marks_of.get(resource["urn"], [])]
+        lines.extend([resource_lines[0], *marks, *resource_lines[1:]])
+        for child in sorted(children.get(resource["urn"], []), key=lambda r: str(r["urn"])):
+            walk(child, depth + 1, lines)
+
+    found: list[tuple[str, str]] = []
+    for top in sorted(children.get(None, []), key=lambda r: str(r["urn"])):
+        lines: list[str] = []
+        walk(top, 0, lines)
+        found.append((str(top["urn"]), "\n".join(lines)))
+    return found
+
+
+def website_lines(resources: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """One line per website component, by URN: who it is (from its tags), what it holds, how much is protected."""
+    children = _children(resources)
+    lines: list[tuple[str, str]] = []
     for site in sorted((r for r in resources if r["type"] == WEBSITE_TYPE), key=lambda r: str(r["urn"])):
         below: list[dict[str, Any]] = []
         pending = [site]
@@ -97,7 +122,7 @@ def _website_lines(resources: list[dict[str, Any]], children: Mapping[str | None
         guard = "all protected" if protected == len(below) else f"{protected} protected"
         kinds = sorted({str(r["type"]).rsplit(":", 1)[-1] for r in below if r["custom"]})
         held = ", ".join(kind for kind in kinds if kind in _STORES) or "no stores"
-        lines.append(f"{_INDENT}{who} ({site['name']}): {len(below)} resources, {guard}; {held}")
+        lines.append((str(site["urn"]), f"{_INDENT}{who} ({site['name']}): {len(below)} resources, {guard}; {held}"))
     return lines
 
 
@@ -137,9 +162,9 @@ def _resource_lines(resource: Mapping[str, Any], by_urn: Mapping[str, Mapping[st
         if resource[key]:
             lines.append(f"{_INDENT * inner}{title}: {', '.join(resource[key])}")
     if resource["inputs"]:
-        lines.extend(_value_lines("inputs", resource["inputs"], inner))
+        lines.extend(value_lines("inputs", resource["inputs"], inner))
     if resource["outputs"]:
-        lines.extend(_value_lines("outputs", resource["outputs"], inner))
+        lines.extend(value_lines("outputs", resource["outputs"], inner))
     return lines
 
 
@@ -161,19 +186,19 @@ def _alias_lines(aliases: list[Any]) -> list[str]:
     return lines
 
 
-def _value_lines(key: str, value: Any, depth: int) -> list[str]:
+def value_lines(key: str, value: Any, depth: int) -> list[str]:
     """``key: value`` at ``depth``, nested values below it; JSON documents in strings pretty-printed."""
     pad = _INDENT * depth
     if isinstance(value, dict) and value:
         lines = [f"{pad}{key}:"]
         for k in sorted(value):
-            lines.extend(_value_lines(k, value[k], depth + 1))
+            lines.extend(value_lines(k, value[k], depth + 1))
         return lines
     if isinstance(value, list) and value:
         lines = [f"{pad}{key}:"]
         for index, item in enumerate(value):
             if isinstance(item, dict | list) and item:
-                lines.extend(_value_lines(f"[{index}]", item, depth + 1))
+                lines.extend(value_lines(f"[{index}]", item, depth + 1))
             else:
                 lines.append(f"{_INDENT * (depth + 1)}- {_scalar(item)}")
         return lines

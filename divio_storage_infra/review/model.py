@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from divio_storage_infra.review.plans import Plan, Resource
-from divio_storage_infra.review.replacement import replacing_paths
-from divio_storage_infra.review.values import ABSENT, flatten, is_secret
+from divio_storage_infra.review.replacement import PROVIDER_PREFIX, replacing_paths
+from divio_storage_infra.review.values import ABSENT, flatten, is_document, is_secret, parse_json_text
 
 STORAGE_TYPE_PREFIX = "divio:storage:"
 """Components of this project; the topmost one a resource descends from is its website."""
@@ -27,11 +27,14 @@ class Change:
     path: str
     old: Any
     new: Any
+    document: bool = False
+    """Whether both sides are whole JSON documents (a stack output holding one), compared as documents."""
 
     @property
     def secret(self) -> bool:
-        """Whether either side is a secret, so that only "changed (secret)" may be shown."""
-        return is_secret(self.old) or is_secret(self.new)
+        """Whether either side is a secret, so that only "changed (secret)" may be shown. A document's change
+        shows only the paths that differ, never values, so it is never secret as a whole."""
+        return not self.document and (is_secret(self.old) or is_secret(self.new))
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,25 @@ def value_changes(old: dict[str, Any], new: dict[str, Any], prefix: str = "") ->
     return changes
 
 
-def _resource_changes(base: Resource, head: Resource, urn_map: dict[str, str]) -> tuple[list[Change], list[str]]:
+def output_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Changed stack outputs, by name; an output holding a JSON document (an object, a list of objects, or a
+    string of JSON) is compared as the decoded document and is one change however many of its values differ."""
+    changes: list[Change] = []
+    for key in sorted(set(old) | set(new)):
+        before = parse_json_text(old.get(key, ABSENT))
+        after = parse_json_text(new.get(key, ABSENT))
+        if before == after and type(before) is type(after):
+            continue
+        if is_document(before) or is_document(after):
+            changes.append(Change(key, before, after, document=True))
+        else:
+            changes.extend(value_changes({key: old[key]} if key in old else {}, {key: new[key]} if key in new else {}))
+    return changes
+
+
+def _resource_changes(
+    base: Resource, head: Resource, urn_map: dict[str, str], replaced_providers: dict[str, list[str]]
+) -> tuple[list[Change], list[str]]:
     changes = value_changes(base.inputs, head.inputs)
     replace = replacing_paths(head.type, [c.path for c in changes]) if head.custom else []
     for option, attribute in _OPTIONS:
@@ -201,6 +222,9 @@ def _resource_changes(base: Resource, head: Resource, urn_map: dict[str, str]) -
     if head.custom and head_provider != base.provider:
         changes.append(Change("option.provider", base.provider, head.provider))
         replace.append("option.provider")
+    elif head.custom and head.provider in replaced_providers:
+        # Its provider now points somewhere else (region, endpoint): the resource is created anew there.
+        replace += [f"provider.{path}" for path in replaced_providers[head.provider]]
     if not head.custom:
         changes.extend(value_changes(base.outputs, head.outputs, "outputs"))
     return changes, replace
@@ -217,14 +241,19 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
     def add(diff: ResourceDiff) -> None:
         groups.setdefault(diff.website, WebsiteDiff(diff.website)).resources.append(diff)
 
-    for urn, resource in head.resources.items():
+    replaced_providers: dict[str, list[str]] = {}
+    # Providers first: whether a provider is replaced decides whether the resources it manages are.
+    for urn in sorted(head.resources, key=lambda u: (not head.resources[u].type.startswith(PROVIDER_PREFIX), u)):
+        resource = head.resources[urn]
         website = head_sites[urn]
         base_urn = head_to_base.get(urn)
         if base_urn is None:
             add(ResourceDiff(website, "add", None, resource))
             continue
         before = base.resources[base_urn]
-        changes, replace = _resource_changes(before, resource, head_to_base)
+        changes, replace = _resource_changes(before, resource, head_to_base, replaced_providers)
+        if replace and resource.type.startswith(PROVIDER_PREFIX):
+            replaced_providers[urn] = replace
         action: Action = "replace" if replace else ("update" if changes else "same")
         add(ResourceDiff(website, action, before, resource, tuple(changes), tuple(replace)))
     for urn, resource in base.resources.items():
@@ -233,4 +262,4 @@ def diff_plans(base: Plan, head: Plan) -> PlanDiff:
     for group in groups.values():
         group.resources.sort(key=lambda r: r.current.urn)
     websites = tuple(groups[name] for name in sorted(groups, key=lambda n: (n == OTHER_GROUP, n)))
-    return PlanDiff(base, head, websites, tuple(value_changes(base.outputs, head.outputs)))
+    return PlanDiff(base, head, websites, tuple(output_changes(base.outputs, head.outputs)))

@@ -1,7 +1,9 @@
 """Which input changes replace a resource, one table per resource type, from the providers' own sources.
 
 A replacement deletes the resource and creates a new one; for a bucket, storage account or container that means
-its data. Types missing from the table are treated as updated in place (the diff says so for unknown types).
+its data. Types missing from the table are treated as updated in place (the diff says so for unknown types); a
+test declares the components across many specs under the mock runtime and fails for any type they declare that
+the table lacks. A resource whose provider is replaced is replaced too (:data:`PROVIDER_PREFIX`).
 
 Sources (read in the providers' source code, the authority the engine consults at preview):
 
@@ -18,6 +20,9 @@ Sources (read in the providers' source code, the authority the engine consults a
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+PROVIDER_PREFIX = "pulumi:providers:"
+"""Type prefix of provider resources; a resource whose provider is replaced is replaced with it."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {
         "bucket bucketPrefix objectLockEnabled region",
         f"{_TF} aws_s3_bucket: bucket, bucket_prefix, object_lock_enabled ForceNew; {_REGION}",
     ),
+    "aws:s3/bucketAcl:BucketAcl": _rule(
+        "bucket expectedBucketOwner region",
+        f"{_TF} aws_s3_bucket_acl: bucket, expected_bucket_owner ForceNew; {_REGION}",
+    ),
     "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": _rule(
         "bucket expectedBucketOwner region",
         f"{_TF} aws_s3_bucket_cors_configuration: bucket, expected_bucket_owner ForceNew; {_REGION}",
@@ -48,6 +57,17 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _rule(
         "bucket expectedBucketOwner region",
         f"{_TF} aws_s3_bucket_lifecycle_configuration: bucket, expected_bucket_owner RequiresReplace; {_REGION}",
+    ),
+    "aws:s3/bucketLogging:BucketLogging": _rule(
+        "bucket expectedBucketOwner region",
+        f"{_TF} aws_s3_bucket_logging: bucket, expected_bucket_owner ForceNew; {_REGION}",
+    ),
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _rule(
+        "bucket expectedBucketOwner region",
+        f"{_TF} aws_s3_bucket_object_lock_configuration: bucket, expected_bucket_owner ForceNew; {_REGION}",
+    ),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _rule(
+        "bucket region", f"{_TF} aws_s3_bucket_replication_configuration: bucket ForceNew; {_REGION}"
     ),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _rule(
         "bucket region", f"{_TF} aws_s3_bucket_ownership_controls: bucket ForceNew; {_REGION}"
@@ -71,7 +91,22 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {
     "aws:iam/userPolicy:UserPolicy": _rule(
         "name namePrefix user", f"{_TF} aws_iam_user_policy: name, name_prefix, user ForceNew"
     ),
+    "aws:iam/role:Role": _rule("name namePrefix path", f"{_TF} aws_iam_role: name, name_prefix, path ForceNew"),
+    "aws:iam/rolePolicy:RolePolicy": _rule(
+        "name namePrefix role", f"{_TF} aws_iam_role_policy: name, name_prefix, role ForceNew"
+    ),
     "aws:iam/accessKey:AccessKey": _rule("user pgpKey", f"{_TF} aws_iam_access_key: user, pgp_key ForceNew"),
+    # A provider's region or endpoint is where its resources live: changed, they are declared somewhere else,
+    # so the engine replaces the provider and every resource it manages (see PROVIDER_PREFIX).
+    "pulumi:providers:aws": _rule(
+        "region endpoints",
+        "pulumi-aws provider config: region replaces the provider (and so its resources); endpoints move them "
+        "to another service",
+    ),
+    "pulumi:providers:azure-native": _rule(
+        "subscriptionId location",
+        "pulumi-azure-native provider config: another subscription or default location is another place",
+    ),
     "azure-native:resources:ResourceGroup": _rule(
         "resourceGroupName location", f"{_ARM}; forceNewMap Resources/ResourceGroup: location"
     ),

@@ -60,12 +60,29 @@ def _labels(items: list[Any]) -> dict[int, str]:
 
 
 def is_secret(value: Any) -> bool:
-    """Whether a leaf is (or contains) a masked secret, so that neither side of its change may be shown."""
+    """Whether a leaf or document is (or contains) a masked secret, so that neither side of its change may be
+    shown."""
     if isinstance(value, str):
         return SECRET_TEXT in value
     if isinstance(value, list):
         return any(is_secret(item) for item in value)
+    if isinstance(value, dict):
+        return any(is_secret(key) or is_secret(item) for key, item in value.items())
     return False
+
+
+def is_document(value: Any) -> bool:
+    """Whether a decoded value is a JSON document (an object, or a list holding objects or lists)."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value)
+
+
+def differing_paths(old: Any, new: Any) -> list[str]:
+    """The leaf paths whose values differ between two documents (either may be ABSENT), sorted."""
+    before = flatten(old) if old is not ABSENT else {}
+    after = flatten(new) if new is not ABSENT else {}
+    return sorted(p for p in set(before) | set(after) if before.get(p, ABSENT) != after.get(p, ABSENT))
 
 
 def render(value: Any) -> str:

@@ -57,12 +57,20 @@ class Capabilities:
     bucket_policy: bool
     server_side_encryption: bool
     versioning: bool
+    lifecycle: bool
+    """Lifecycle rules, which expire old versions: versioning is on by default only where both exist (by design,
+    e.g. off on Exoscale, where old versions would be kept and billed forever)."""
+
+    @property
+    def versioning_by_default(self) -> bool:
+        """Whether the library turns versioning on by default on this provider (as its config table does)."""
+        return self.versioning and self.lifecycle
 
 
 CAPABILITIES: dict[str, Capabilities] = {
-    "aws": Capabilities("aws", True, True, True, True, True),
-    "exoscale": Capabilities("exoscale", False, False, False, False, True),
-    "s3-compatible": Capabilities("s3-compatible", False, False, True, False, True),
+    "aws": Capabilities("aws", True, True, True, True, True, True),
+    "exoscale": Capabilities("exoscale", False, False, False, False, True, False),
+    "s3-compatible": Capabilities("s3-compatible", False, False, True, False, True, True),
 }
 EXOSCALE_HOST_SUFFIX = ".exo.io"
 
@@ -338,9 +346,10 @@ def encryption_at_rest(resources: Sequence[Resource], config: Mapping[str, Any])
 
 
 def versioning(resources: Sequence[Resource], config: Mapping[str, Any]) -> Iterator[Violation]:
-    """Every bucket whose provider supports versioning has it enabled."""
+    """Every bucket has versioning enabled where the library turns it on by default (versioning and lifecycle
+    rules to expire old versions); elsewhere (Exoscale) versioning off is by design, not a violation."""
     for bucket in of_types(resources, BUCKETS):
-        if not capabilities(bucket).versioning:
+        if not capabilities(bucket).versioning_by_default:
             continue
         states = [p.get("versioningConfiguration", "status") for p in _parts(resources, bucket, VERSIONING)]
         inline = bucket.get("versioning", "enabled")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.apply_declared import exported, plain
 from support.backups import declare
+from support.legacy_applier import exported, plain
 from support.policy_lint import findings
 from support.terraform_plan import plan_json
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from divio_storage_policy.catalog import POLICIES, run_resource_rule, run_stack_rule
 from divio_storage_policy.model import Provider, Resource
-from support.apply_declared import plain
 from support.backups import declare
+from support.legacy_applier import plain
 
 from divio_storage_infra.core.backup import BackupSettings
 from divio_storage_infra.core.spec import StorageSpec

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from support.apply_declared import apply_azure, azure_emulator_dsn, exported
 from support.backups import declare, install_handlers
 from support.emulators import Emulator, azurite_service
+from support.legacy_applier import apply_azure, azure_emulator_dsn, exported
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core.backup import BACKUP_CONTAINERS, BackupSettings

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 import requests
-from support.apply_declared import apply_aws, exported, s3_emulator_dsn, with_endpoint_url
 from support.backups import declare, install_handlers
 from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client
+from support.legacy_applier import apply_aws, exported, s3_emulator_dsn, with_endpoint_url
 
 from divio_storage_infra.backup.connection import Connection
 from divio_storage_infra.backup.operation import StoreDsns, execute, routes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support.apply_declared import declare_website
+from support.legacy_applier import declare_website
 
 from divio_storage_infra.core.backup import BackupSettings, settings_of
 from divio_storage_infra.core.errors import SpecError

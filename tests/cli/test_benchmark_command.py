@@ -144,3 +144,45 @@ def test_the_target_is_the_median_of_the_pairs_ratios_and_the_control_must_read_
     assert "Library CPU growth 50->200: 1.03x in the pairs (median 1.03 s -> 1.06 s), 1.00x in the separate runs" in (
         rendered
     )
+
+
+def test_the_scale_benchmark_runs_and_checks_its_targets(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    command = [sys.executable, "-m", "benchmarks.scale", "--review-sizes", "3", "--plan-sizes", "3,4"]
+    done = subprocess.run(
+        [*command, "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    document = json.loads(out.read_text())
+    (review,) = document["reviews"]
+    assert review["websites"] == 3 and review["identical"] is True
+    assert all(review[kind]["cpu"] > 0 and review[kind]["peak_mb"] > 0 for kind in ("incremental", "full"))
+    assert [row["websites"] for row in document["plans"]] == [3, 4]
+    names = [t["target"] for t in document["targets"]]
+    assert "largest process of the plan of 4, MB" in names
+    assert all(t["met"] for t in document["targets"])  # same bytes, and tiny plans far below 300 MB
+    assert "| review, one-website change (default) | 3 |" in done.stdout
+
+
+def test_the_scale_targets_are_the_issue_s() -> None:
+    from benchmarks import scale
+
+    def run(wall: float, peak: float = 100.0) -> dict[str, float]:
+        return {"wall": wall, "cpu": wall, "peak_mb": peak}
+
+    reviews = [
+        {"websites": n, "incremental": run(w), "full": run(60), "identical": True}
+        for n, w in ((2000, 4.9), (5000, 6.1))
+    ]
+    plans = [{"websites": 500, **run(7.0)}, {"websites": 5000, **run(74.0, 301.0)}]
+    found = {t["target"]: t["met"] for t in scale.targets(reviews, plans)}
+    assert found == {
+        "one-website change reviewed at 2000, wall s": True,
+        "one-website change reviewed at 5000, wall s": False,
+        "... incremental and full review print the same bytes at 2000 (1 = yes)": True,
+        "... incremental and full review print the same bytes at 5000 (1 = yes)": True,
+        "full platform plan of 5000, wall s": True,
+        "full plan wall growth 500->5000, x": False,  # 74 / 7 > 10.5
+        "largest process of the plan of 500, MB": True,
+        "largest process of the plan of 5000, MB": False,
+    }

@@ -145,3 +145,38 @@ def test_bad_pack_or_config_exits_2_with_one_line(tmp_path: Path) -> None:
     result = plan("--stack", "example-live", "--policy-pack", "policy", "--policy-pack-config", str(config))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "is not one of advisory, mandatory" in result.stderr
+
+
+def test_the_library_stacks_pass_with_zero_violations_advisory_included() -> None:
+    """The three example stacks and the platform example: not one violation, not even an advisory one (the
+    platform's Exoscale buckets have versioning off by design, and the pack knows it)."""
+    for args in (
+        ("--stack", "example-live"),
+        ("--stack", "example-azure-live"),
+        ("--stack", "example-exoscale-live"),
+        ("--program", "stacks/platform"),
+    ):
+        result = plan(*args, "--policy-pack", "policy", "--format", "json")
+        assert result.returncode == 0, (args, result.stderr)
+        assert json.loads(result.stdout)["violations"] == [], args
+
+
+def test_unknown_policy_name_or_setting_in_the_config_is_named_with_did_you_mean(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    cases = {
+        '{"stroage-protected": "mandatory"}': '"stroage-protected" is not a policy of the pack divio-storage '
+        "(did you mean 'storage-protected'?)",
+        '{"storage-cors-uploads-opt-in": {"allowUplods": ["x"]}}': 'storage-cors-uploads-opt-in: "allowUplods" is '
+        "not a setting of this policy (did you mean 'allowUploads'?); its settings: allowUploads, enforcementLevel",
+        '{"all": {"enforcementLevel": "advisory", "publicBuckets": []}}': 'all: "publicBuckets" is not a setting',
+    }
+    for text, expected in cases.items():
+        config.write_text(text)
+        result = plan("--stack", "example-live", "--policy-pack", "policy", "--policy-pack-config", str(config))
+        assert (result.returncode, result.stdout) == (2, ""), text
+        assert result.stderr.startswith(f"error: {config}: ") and expected in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    # Known names and settings are accepted, as before.
+    config.write_text('{"all": "advisory", "storage-cors-uploads-opt-in": {"allowUploads": ["example-live-*"]}}')
+    accepted = plan("--stack", "example-live", "--policy-pack", "policy", "--policy-pack-config", str(config))
+    assert accepted.returncode == 0, accepted.stderr

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.apply_declared import LIST_KEYS, SERVICE_SAS, declare_website, exported
 
 from divio_storage_infra import program
 from divio_storage_infra.core import adoption, policies
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.declared import LIST_KEYS, SERVICE_SAS, declare_website, exported
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource
 
@@ -149,7 +149,7 @@ def test_adopted_azure_account_and_containers_are_imported_by_arm_id() -> None:
 
 
 def test_plan_document_marks_imported_resources() -> None:
-    from divio_storage_infra.preview.plan import _document
+    from divio_storage_infra.preview.plan import document_of
     from divio_storage_infra.preview.render import render_text
     from divio_storage_infra.preview.stackconfig import Project, StackConfig
 
@@ -164,7 +164,7 @@ def test_plan_document_marks_imported_resources() -> None:
         secret_keys=frozenset(),
     )
     stack_config = StackConfig(project=project, stack="legacy-live", source=here, config={}, secret_keys=())
-    document = _document(stack_config, declared)
+    document = document_of(stack_config, declared)
     entries = {r["name"]: r for r in document["resources"]}
     assert entries["legacy-live-media"]["importId"] == "legacy-media-bucket"
     # Only imported resources carry the field: every other plan keeps its bytes.

@@ -15,7 +15,7 @@ from google.protobuf import json_format, struct_pb2
 
 from divio_storage_infra.cli.plan import resolve_program
 from divio_storage_infra.components import AzureMediaStorage, S3MediaStorage, WebsiteMediaStorage
-from divio_storage_infra.preview import collector, mockrun, plan, sourcepositions
+from divio_storage_infra.preview import gcsettings, mockrun, plan, sourcepositions
 
 SIG = mockrun._SIG_KEY
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,12 +53,12 @@ def test_unknown_survives_pickling_as_the_one_instance() -> None:
 
 def test_the_collector_settings_hold_only_inside_and_nest() -> None:
     before = gc.get_threshold()
-    with collector.tuned():
-        assert gc.get_threshold() == collector.THRESHOLDS
+    with gcsettings.tuned():
+        assert gc.get_threshold() == gcsettings.THRESHOLDS
         assert gc.get_freeze_count() > 0
-        with collector.tuned():
-            assert gc.get_threshold() == collector.THRESHOLDS
-        assert gc.get_threshold() == collector.THRESHOLDS  # the inner use does not restore early
+        with gcsettings.tuned():
+            assert gc.get_threshold() == gcsettings.THRESHOLDS
+        assert gc.get_threshold() == gcsettings.THRESHOLDS  # the inner use does not restore early
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
 
@@ -67,7 +67,7 @@ def test_a_mock_run_restores_the_collector() -> None:
     before = gc.get_threshold()
     seen: list[tuple[int, int, int]] = []
     mockrun.run(lambda: seen.append(gc.get_threshold()))
-    assert seen == [collector.THRESHOLDS]
+    assert seen == [gcsettings.THRESHOLDS]
     assert gc.get_threshold() == before
 
 
@@ -95,7 +95,7 @@ def test_a_mock_run_collects_its_own_cyclic_garbage_even_inside_the_plan_setting
     def program() -> None:
         watched.append(weakref.ref(_Cycle()))  # unreachable at once, but only the collector can free it
 
-    with collector.tuned():
+    with gcsettings.tuned():
         mockrun.run(program)
         assert watched and watched[0]() is None
         # What existed before the run was frozen, not scanned: the old cycle is still there until the plan ends.

@@ -13,14 +13,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
-from support.apply_declared import website_mocks
 
-from divio_storage_infra import platform, program
+from divio_storage_infra import planblocks, platform, program
 from divio_storage_infra.components.website import WebsiteMediaStorage, WebsiteMediaStorageArgs
 from divio_storage_infra.core import naming
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.registry import RegistryError, validate_registry
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.declared import website_mocks
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource, DuplicateUrnError
 
@@ -76,7 +76,7 @@ def run_registry(websites: list[dict[str, Any]], *, keys: dict[str, Any] | None 
 
     def program_() -> None:
         found = platform.static_keys()
-        platform.declare(validate_registry({"websites": websites}, credentials_keys=sorted(found)), found)
+        platform.declare(validate_registry({"websites": websites}, credentials_keys=sorted(found)).entries, found)
 
     return mockrun.run(
         program_,
@@ -438,16 +438,21 @@ def test_nothing_is_declared_when_one_entry_is_bad(tmp_path: Path) -> None:
     assert mocks.created == []
 
 
-def test_the_registry_is_validated_again_only_when_its_text_or_key_names_change(tmp_path: Path) -> None:
-    # plan runs the program once per block of a large registry: the same file is validated once, not per block.
+def test_without_the_plan_s_hook_the_program_reads_the_registry_every_run_and_declares_every_entry(
+    tmp_path: Path,
+) -> None:
+    # Under `pulumi up` no hook is installed: nothing is kept between runs, every entry is declared.
     registry = tmp_path / "websites.yaml"
     registry.write_text("defaults: {region: eu-central-1}\nwebsites:\n  - {website: shop, environment: live}\n")
-    first = platform.load_registry(registry)
-    assert platform.load_registry(registry) is first
-    assert platform.load_registry(registry, credentials_keys=[]) is not first  # other key names: checked again
-    registry.write_text("defaults: {region: eu-central-1}\nwebsites:\n  - {website: blog, environment: live}\n")
-    changed = platform.load_registry(registry)
-    assert [e.spec.website for e in changed.entries] == ["blog"]
+    assert planblocks._hook is None
+    first = mockrun.run(lambda: platform.main(registry), mocks=website_mocks(), project=PROJECT)
+    registry.write_text(
+        "defaults: {region: eu-central-1}\nwebsites:\n  - {website: blog, environment: live}\n"
+        "  - {website: shop, environment: live}\n"
+    )
+    second = mockrun.run(lambda: platform.main(registry), mocks=website_mocks(), project=PROJECT)
+    assert sorted(first.outputs) == ["shop/live"]
+    assert sorted(second.outputs) == ["blog/live", "shop/live"]
     registry.write_text("websites:\n  - {website: blog, environment: live, region: eu-centrall-1}\n")
     for _ in range(2):  # an invalid file is never kept: the same error every time
         with pytest.raises(RegistryError, match="region"):

@@ -15,11 +15,13 @@ import uuid
 
 import pytest
 import requests
-from support.apply_declared import apply_aws, declare_website, dependency_order
-from support.emulators import Emulator, s3_client
+from support.emulators import Emulator, s3_client, s3_target
 
 from divio_storage_infra.core.adoption import SECURE_ORDER
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.applier import dependency_order
+from divio_storage_infra.localstores.apply_s3 import apply_aws
+from divio_storage_infra.localstores.declared import declare_website
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource
 
 pytestmark = pytest.mark.emulator
@@ -97,7 +99,7 @@ def migrate(moto: Emulator, bucket: str, declared: Declared, order: list[Declare
                 client.put_object_acl(Bucket=bucket, Key=key, ACL="private")
         seen.extend(f"after {resource.name}: {p}" for p in visibility_problems(moto, bucket))
 
-    apply_aws(declared, moto, resources=order, after_each=after)
+    apply_aws(declared, s3_target(moto), resources=order, after_each=after)
     return seen
 
 

@@ -22,19 +22,15 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
-from support.apply_declared import (
-    apply_aws,
-    apply_azure,
-    azure_emulator_dsn,
-    declare_website,
-    exported,
-    s3_emulator_dsn,
-)
-from support.emulators import AZURITE_ACCOUNT, Emulator
+from support.emulators import AZURITE_ACCOUNT, Emulator, azure_target, s3_target
 
 from divio_storage_infra.core import naming
 from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_azure import apply_azure
+from divio_storage_infra.localstores.apply_s3 import apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.localdsn import azure_emulator_dsn, s3_emulator_dsn
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("django_settings")]
 
@@ -78,7 +74,7 @@ class Dsns:
 @pytest.fixture(scope="module")
 def aws(moto: Emulator) -> Dsns:
     declared = declare_website(AWS_SPEC)
-    key = apply_aws(declared, moto).only_key()
+    key = apply_aws(declared, s3_target(moto)).only_key()
     return Dsns(
         public=s3_emulator_dsn(exported(declared, "storage_dsn"), moto.url, key),
         private=s3_emulator_dsn(exported(declared, "private_storage_dsn"), moto.url, key),
@@ -89,7 +85,7 @@ def aws(moto: Emulator) -> Dsns:
 @pytest.fixture(scope="module", params=["account-key", "sas"])
 def azure(request: pytest.FixtureRequest, azurite: Emulator) -> Dsns:
     declared = declare_website(azure_spec(request.param))
-    applied = apply_azure(declared, azurite)
+    applied = apply_azure(declared, azure_target(azurite))
     return Dsns(
         public=azure_emulator_dsn(exported(declared, "storage_dsn"), applied),
         private=azure_emulator_dsn(exported(declared, "private_storage_dsn"), applied),

@@ -17,22 +17,18 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import IamWorld
-from support.apply_declared import (
-    AwsApplied,
-    UnappliedResource,
-    apply_aws,
-    declare_website,
-    declared_with,
-    exported,
-    s3_emulator_dsn,
-)
-from support.emulators import Emulator, s3_client
+from support.apply_declared import declared_with
+from support.emulators import Emulator, s3_client, s3_target
+from support.iam_world import IamWorld
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming, policies
 from divio_storage_infra.core.dsn import parse_dsn, s3_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.applier import UnappliedResource
+from divio_storage_infra.localstores.apply_s3 import AwsApplied, apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.localdsn import s3_emulator_dsn
 from divio_storage_infra.preview.mockrun import Declared
 
 pytestmark = pytest.mark.emulator
@@ -74,10 +70,10 @@ class Site:
         return s3_client(self.moto.url, self.applied.only_key())
 
 
-@pytest.fixture(scope="module")
-def site(moto: Emulator) -> Site:
+def applied_site(moto: Emulator) -> Site:
+    """The declared website applied to ``moto``, with its DSNs pointing there."""
     declared = declare_website(SPEC)
-    applied = apply_aws(declared, moto)
+    applied = apply_aws(declared, s3_target(moto))
     key = applied.only_key()
     return Site(
         moto=moto,
@@ -86,6 +82,17 @@ def site(moto: Emulator) -> Site:
         dsn=s3_emulator_dsn(exported(declared, "storage_dsn"), moto.url, key),
         private_dsn=s3_emulator_dsn(exported(declared, "private_storage_dsn"), moto.url, key),
     )
+
+
+@pytest.fixture(scope="module")
+def site(moto: Emulator) -> Site:
+    return applied_site(moto)
+
+
+@pytest.fixture(scope="module")
+def http_site(moto_http: Emulator) -> Site:
+    """The same website on a plain-HTTP moto, for ``check`` (it does not read CA bundles yet, issue 20)."""
+    return applied_site(moto_http)
 
 
 def put(site: Site, bucket: str, body: bytes = b"media bytes") -> str:
@@ -124,7 +131,8 @@ def test_every_declared_setting_reached_moto(site: Site) -> None:
         assert "LoggingEnabled" not in admin.get_bucket_logging(Bucket=bucket)
     cors = admin.get_bucket_cors(Bucket=site.public_bucket)["CORSRules"]
     assert [rule["AllowedOrigins"] for rule in cors] == [list(SPEC.cors_origins)]
-    # The declared documents are the design's, verbatim; moto holds them minus the TLS-only deny (plain HTTP).
+    # The declared documents are the design's, verbatim; moto holds them minus the TLS-only deny, which it would
+    # fire on every request (it takes every condition as met, even over TLS); SeaweedFS holds it whole.
     assert site.applied.policies[site.public_bucket] == policies.public_bucket_policy(
         site.public_bucket, "eu-central-1"
     )
@@ -204,7 +212,8 @@ def test_private_bucket_answers_no_preflight(site: Site) -> None:
 # --- check, on the store exactly as declared --------------------------------------------------------------------
 
 
-def test_check_passes_on_the_declared_store(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_passes_on_the_declared_store(http_site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    site = http_site
     code = main(
         [
             "check",
@@ -298,7 +307,7 @@ def test_check_reports_access_denied_with_another_websites_key(
 
 def test_applier_fails_loudly_on_an_unknown_type(moto: Emulator) -> None:
     with pytest.raises(UnappliedResource, match=r"aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration"):
-        apply_aws(declared_with("aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration", {}), moto)
+        apply_aws(declared_with("aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration", {}), s3_target(moto))
 
 
 def test_applier_fails_loudly_on_an_unknown_input(moto: Emulator) -> None:
@@ -307,7 +316,7 @@ def test_applier_fails_loudly_on_an_unknown_input(moto: Emulator) -> None:
         "aws:s3/bucket:Bucket", {"bucket": bucket, "forceDestroy": False, "objectLockEnabled": True}
     )
     with pytest.raises(UnappliedResource, match="objectLockEnabled"):
-        apply_aws(declared, moto)
+        apply_aws(declared, s3_target(moto))
 
 
 def test_applier_refuses_conditions_moto_cannot_evaluate(moto: Emulator) -> None:
@@ -325,7 +334,7 @@ def test_applier_refuses_conditions_moto_cannot_evaluate(moto: Emulator) -> None
     }
     declared = declared_with("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "b", "policy": json.dumps(document)})
     with pytest.raises(UnappliedResource, match="cannot evaluate the condition"):
-        apply_aws(declared, moto)
+        apply_aws(declared, s3_target(moto))
 
 
 # --- access logs into the platform's log bucket -------------------------------------------------------------------
@@ -363,7 +372,7 @@ def logged_spec(website: str, target: str) -> StorageSpec:
 def test_access_logs_of_both_stores_go_to_the_log_bucket_under_the_website_prefix(moto: Emulator) -> None:
     target = log_bucket(moto, writable_by_logging=True)
     spec = logged_spec("logged-site", target)
-    applied = apply_aws(declare_website(spec), moto)
+    applied = apply_aws(declare_website(spec), s3_target(moto))
     admin = s3_client(moto.url, region="eu-central-1")
     for role, bucket in (("media", naming.public_bucket_name(spec)), ("private", naming.private_bucket_name(spec))):
         assert bucket in applied.buckets.values()
@@ -377,4 +386,4 @@ def test_access_logging_needs_a_log_bucket_the_logging_service_may_write(moto: E
     """As on S3: a target bucket that does not let the logging service write is refused when logging is set."""
     spec = logged_spec("unlogged-site", log_bucket(moto, writable_by_logging=False))
     with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
-        apply_aws(declare_website(spec), moto)
+        apply_aws(declare_website(spec), s3_target(moto))

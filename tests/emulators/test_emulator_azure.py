@@ -18,20 +18,16 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerClient
-from support.apply_declared import (
-    AzureApplied,
-    UnappliedResource,
-    apply_azure,
-    azure_emulator_dsn,
-    declare_website,
-    declared_with,
-    exported,
-)
-from support.emulators import Emulator, azurite_service
+from support.apply_declared import declared_with
+from support.emulators import Emulator, azure_target, azurite_service
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core.naming import PRIVATE_CONTAINER, PUBLIC_CONTAINER
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.applier import UnappliedResource
+from divio_storage_infra.localstores.apply_azure import AzureApplied, apply_azure
+from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.localdsn import azure_emulator_dsn
 from divio_storage_infra.preview.mockrun import Declared
 
 pytestmark = pytest.mark.emulator
@@ -67,7 +63,7 @@ class Site:
 def apply(azurite: Emulator, **overrides: Any) -> Site:
     """Declare the website for ``BASE`` plus ``overrides`` and apply it to Azurite."""
     declared = declare_website(StorageSpec.from_dict({**BASE, **overrides}))
-    applied = apply_azure(declared, azurite)
+    applied = apply_azure(declared, azure_target(azurite))
     return Site(
         azurite=azurite,
         declared=declared,
@@ -264,9 +260,10 @@ def test_sas_expiry_comes_from_the_spec(azurite: Emulator, sas_site: Site) -> No
 
 @pytest.mark.parametrize("credential", ["account-key", "sas"])
 def test_check_passes_on_the_declared_store(
-    key_site: Site, sas_site: Site, capsys: pytest.CaptureFixture[str], credential: str
+    azurite_http: Emulator, capsys: pytest.CaptureFixture[str], credential: str
 ) -> None:
-    site = key_site if credential == "account-key" else sas_site
+    # Plain HTTP: check does not read CA bundles yet (issue 20); the applier signs SAS for https,http there.
+    site = apply(azurite_http) if credential == "account-key" else apply(azurite_http, **SAS)
     argv = ["check", "--dsn", site.dsn, "--private-dsn", site.private_dsn, "--format", "json"]
     argv += [arg for origin in BASE["corsOrigins"] for arg in ("--origin", origin)]
     code = main(argv)
@@ -288,10 +285,10 @@ def test_check_passes_on_the_declared_store(
 )
 def test_applier_fails_loudly_on_types_it_cannot_apply(azurite: Emulator, resource_type: str) -> None:
     with pytest.raises(UnappliedResource, match=resource_type):
-        apply_azure(declared_with(resource_type, {}), azurite)
+        apply_azure(declared_with(resource_type, {}), azure_target(azurite))
 
 
 def test_applier_fails_loudly_on_unknown_invokes(azurite: Emulator) -> None:
     declared = Declared(calls=[("azure-native:storage:listStorageAccountSAS", {"accountName": "x"})])
     with pytest.raises(UnappliedResource, match="listStorageAccountSAS"):
-        apply_azure(declared, azurite)
+        apply_azure(declared, azure_target(azurite))

@@ -27,21 +27,17 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from support.apply_declared import (
-    AwsApplied,
-    UnappliedResource,
-    apply_aws,
-    declare_website,
-    exported,
-    with_endpoint_url,
-)
-from support.emulators import Emulator, s3_client
+from support.emulators import Emulator, s3_client, s3_target
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming
 from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.dsn import ParsedDsn, parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.applier import UnappliedResource
+from divio_storage_infra.localstores.apply_s3 import AwsApplied, apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.localdsn import with_endpoint_url
 from divio_storage_infra.preview.mockrun import Declared, DeclaredResource, Secret
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("django_settings")]
@@ -108,9 +104,8 @@ class Site:
         return str(parse_dsn(self.dsn).endpoint_host)
 
 
-@pytest.fixture(scope="module")
-def sites(moto: Emulator) -> dict[str, Site]:
-    """Both websites, declared once and applied to the session's moto server."""
+def applied_sites(moto: Emulator) -> dict[str, Site]:
+    """Both websites, declared once and applied to ``moto``."""
     out: dict[str, Site] = {}
     for cloud, spec in SPECS.items():
         declared = declare_website(spec, (KEY_ID, SECRET))
@@ -118,17 +113,35 @@ def sites(moto: Emulator) -> dict[str, Site]:
             spec=spec,
             moto=moto,
             declared=declared,
-            applied=apply_aws(declared, moto),
+            applied=apply_aws(declared, s3_target(moto)),
             dsn=with_endpoint_url(exported(declared, "storage_dsn"), moto.url),
             private_dsn=with_endpoint_url(exported(declared, "private_storage_dsn"), moto.url),
         )
     return out
 
 
+@pytest.fixture(scope="module")
+def sites(moto: Emulator) -> dict[str, Site]:
+    """Both websites applied to the session's moto server (over TLS)."""
+    return applied_sites(moto)
+
+
 @pytest.fixture(params=sorted(SPECS))
 def site(request: pytest.FixtureRequest, sites: dict[str, Site]) -> Site:
     """Each S3-compatible website in turn."""
     return sites[request.param]
+
+
+@pytest.fixture(scope="module")
+def http_sites(moto_http: Emulator) -> dict[str, Site]:
+    """Both websites on a plain-HTTP moto, for ``check`` (it does not read CA bundles yet, issue 20)."""
+    return applied_sites(moto_http)
+
+
+@pytest.fixture(params=sorted(SPECS))
+def http_site(request: pytest.FixtureRequest, http_sites: dict[str, Site]) -> Site:
+    """Each website on the plain-HTTP moto in turn."""
+    return http_sites[request.param]
 
 
 def app_storage(site: Site, dsn: str, reader: str, dsn_setting: Any) -> Any:
@@ -293,8 +306,9 @@ def test_exoscale_public_bucket_is_public_only_through_object_acls(sites: dict[s
 
 
 def test_check_passes_on_the_exported_dsns(
-    site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    http_site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    site = http_site
     # From the environment, as the check's help recommends, so the secret stays off the command line.
     monkeypatch.setenv("DEFAULT_STORAGE_DSN", site.dsn)
     monkeypatch.setenv("PRIVATE_STORAGE_DSN", site.private_dsn)
@@ -342,7 +356,7 @@ def test_applier_refuses_a_provider_it_cannot_reproduce(
 ) -> None:
     declared = _with_provider_inputs(sites["s3-compatible"].declared, change)
     with pytest.raises(AssertionError, match=message):
-        apply_aws(declared, sites["s3-compatible"].moto)
+        apply_aws(declared, s3_target(sites["s3-compatible"].moto))
 
 
 def test_applier_refuses_a_service_the_provider_has_no_endpoint_for(sites: dict[str, Site]) -> None:
@@ -360,4 +374,4 @@ def test_applier_refuses_a_service_the_provider_has_no_endpoint_for(sites: dict[
     )
     declared.resources = [provider, user]
     with pytest.raises(UnappliedResource, match="declares no iam endpoint"):
-        apply_aws(declared, sites["s3-compatible"].moto)
+        apply_aws(declared, s3_target(sites["s3-compatible"].moto))

@@ -2,10 +2,10 @@
 
 The per-website program runs under the mock runtime with ``credentials: static``; the key pair in stack config is
 SeaweedFS's one identity, so the declared provider, the applier and the app all sign with the key the DSN carries
-(SeaweedFS checks every signature). :mod:`apply_declared` applies what was declared (buckets, policies, versioning,
-lifecycle rules, CORS) to SeaweedFS. Unlike moto, SeaweedFS matches CORS origins exactly and evaluates policy
-conditions (the TLS-only deny is dropped by the applier because the server is plain HTTP; one test shows that
-SeaweedFS then denies everything, so the statement is enforced where it is declared). What SeaweedFS does not
+(SeaweedFS checks every signature). The applier (``divio_storage_infra.localstores``) applies what was declared
+(buckets, policies, versioning, lifecycle rules, CORS) to SeaweedFS over TLS. Unlike moto, SeaweedFS matches CORS
+origins exactly and evaluates policy conditions: the TLS-only deny is held as declared, and a plain-HTTP server
+shows that it then denies everything (which is why the applier leaves it out there). What SeaweedFS does not
 support is shown here too, next to the capability table entry that keeps it out of the declared graph.
 """
 
@@ -20,8 +20,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from support.apply_declared import AwsApplied, apply_aws, declare_website, exported, with_endpoint_url
-from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client
+from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client, s3_target
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming, policies
@@ -29,6 +28,9 @@ from divio_storage_infra.core.app_settings import storages_entry
 from divio_storage_infra.core.clouds import S3_PROVIDERS
 from divio_storage_infra.core.errors import SpecError
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_s3 import AwsApplied, apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.localdsn import with_endpoint_url
 from divio_storage_infra.preview.mockrun import Declared
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("django_settings")]
@@ -80,16 +82,27 @@ class Site:
         return key
 
 
-@pytest.fixture(scope="module")
-def site(seaweedfs: Emulator) -> Site:
+def applied_site(weed: Emulator) -> Site:
+    """The declared website applied to ``weed``, with its DSNs pointing there."""
     declared = declare_website(SPEC, SEAWEEDFS_KEY)
     return Site(
-        weed=seaweedfs,
+        weed=weed,
         declared=declared,
-        applied=apply_aws(declared, seaweedfs),
-        dsn=with_endpoint_url(exported(declared, "storage_dsn"), seaweedfs.url),
-        private_dsn=with_endpoint_url(exported(declared, "private_storage_dsn"), seaweedfs.url),
+        applied=apply_aws(declared, s3_target(weed)),
+        dsn=with_endpoint_url(exported(declared, "storage_dsn"), weed.url),
+        private_dsn=with_endpoint_url(exported(declared, "private_storage_dsn"), weed.url),
     )
+
+
+@pytest.fixture(scope="module")
+def site(seaweedfs: Emulator) -> Site:
+    return applied_site(seaweedfs)
+
+
+@pytest.fixture(scope="module")
+def http_site(seaweedfs_http: Emulator) -> Site:
+    """The same website on a plain-HTTP SeaweedFS, for ``check`` (it does not read CA bundles yet, issue 20)."""
+    return applied_site(seaweedfs_http)
 
 
 def preflight(site: Site, bucket: str, origin: str, method: str = "GET") -> requests.Response:
@@ -126,9 +139,12 @@ def test_declared_configuration_is_held_by_the_server(site: Site) -> None:
         assert rules[1]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
         assert rules[2]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
     held = json.loads(admin.get_bucket_policy(Bucket=site.public)["Policy"])
+    # Over TLS the whole declared policy is held, the TLS-only deny included (and public reads still work).
     assert [(s["Sid"], s["Action"], s["Principal"]) for s in held["Statement"]] == [
-        ("PublicReadObjects", "s3:GetObject", "*")
+        ("PublicReadObjects", "s3:GetObject", "*"),
+        ("DenyInsecureTransport", "s3:*", "*"),
     ]
+    assert site.applied.without_tls_deny == []
     cors = admin.get_bucket_cors(Bucket=site.public)["CORSRules"]
     assert [rule["AllowedOrigins"] for rule in cors] == [[ORIGIN]]
 
@@ -214,10 +230,10 @@ def test_exported_dsn_works_for_the_app(site: Site, dsn_setting: Any, reader: st
 
 
 def test_check_passes_and_refuses_the_look_alike_origin(
-    site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    http_site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("DEFAULT_STORAGE_DSN", site.dsn)
-    monkeypatch.setenv("PRIVATE_STORAGE_DSN", site.private_dsn)
+    monkeypatch.setenv("DEFAULT_STORAGE_DSN", http_site.dsn)
+    monkeypatch.setenv("PRIVATE_STORAGE_DSN", http_site.private_dsn)
     code = main(["check", "--origin", ORIGIN, "--refused-origin", EVIL, "--format", "json"])
     out = capsys.readouterr().out
     report = json.loads(out)
@@ -231,18 +247,30 @@ def test_check_passes_and_refuses_the_look_alike_origin(
 # --- the declared TLS-only statement is enforced by a real server -------------------------------------------------
 
 
-def test_tls_only_statement_denies_plain_http(site: Site) -> None:
-    """The whole declared policy (DenyInsecureTransport included) on a scratch bucket: over plain HTTP even the
-    owner is refused, which is why the applier leaves that statement out on this HTTP-only server."""
-    admin = site.admin()
+def test_tls_only_statement_denies_plain_http(seaweedfs_http: Emulator) -> None:
+    """The whole declared policy (DenyInsecureTransport included) on a plain-HTTP server: even the owner is
+    refused, which is why the applier leaves that statement out there (and keeps it over TLS, see above)."""
+    admin = s3_client(seaweedfs_http.url, SEAWEEDFS_KEY, region="us-east-1")
     bucket = f"tls-only-{uuid.uuid4().hex[:12]}"
     admin.create_bucket(Bucket=bucket)
-    key = site.put(bucket, b"x")
+    admin.put_object(Bucket=bucket, Key="x.txt", Body=b"x")
     document = policies.public_bucket_policy(bucket, "us-east-1")
     assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in document["Statement"])
     admin.put_bucket_policy(Bucket=bucket, Policy=policies.to_json(document))
-    assert requests.get(f"{site.weed.url}/{bucket}/{key}", timeout=10).status_code == 403
-    assert error_code(admin.get_object, Bucket=bucket, Key=key) == ("AccessDenied", 403)
+    assert requests.get(f"{seaweedfs_http.url}/{bucket}/x.txt", timeout=10).status_code == 403
+    assert error_code(admin.get_object, Bucket=bucket, Key="x.txt") == ("AccessDenied", 403)
+
+
+def test_applier_leaves_the_tls_only_statement_out_over_plain_http(seaweedfs_http: Emulator) -> None:
+    spec = StorageSpec.from_dict({**SPEC.to_dict(), "website": "weed-plain", "privateStorage": False})
+    applied = apply_aws(declare_website(spec, SEAWEEDFS_KEY), s3_target(seaweedfs_http))
+    bucket = naming.public_bucket_name(spec)
+    assert applied.without_tls_deny == [bucket]
+    admin = s3_client(seaweedfs_http.url, SEAWEEDFS_KEY, region="us-east-1")
+    admin.put_object(Bucket=bucket, Key="a.txt", Body=b"public over http")
+    held = json.loads(admin.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert [s["Sid"] for s in held["Statement"]] == ["PublicReadObjects"]
+    assert requests.get(f"{seaweedfs_http.url}/{bucket}/a.txt", timeout=10).content == b"public over http"
 
 
 # --- what SeaweedFS does not support, and the capability table that keeps it out -----------------------------------

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support.apply_declared import apply_aws, exported
-from support.emulators import Emulator, moto_enable_auth, s3_client, start_moto
+from support.emulators import Emulator, moto_enable_auth, s3_client, s3_target, start_moto
 
 from divio_storage_infra import program
 from divio_storage_infra.core.dsn import parse_dsn
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_s3 import apply_aws
+from divio_storage_infra.localstores.declared import exported
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared
 
@@ -81,7 +82,7 @@ def works(emulator: Emulator, key: tuple[str, str], bucket: str) -> bool:
 
 def test_rotation_keeps_a_working_key_at_every_step(iam_moto: Emulator, tmp_path: Path) -> None:
     declarations = [declare(step) for step in STEPS]
-    applied = apply_aws(declarations[0], iam_moto)
+    applied = apply_aws(declarations[0], s3_target(iam_moto))
     bucket = next(iter(applied.buckets.values()))
     admin_iam = s3_client(iam_moto.url, service="iam")
     user_name = declarations[0].one("aws:iam/user:User").inputs["name"]

@@ -9,6 +9,7 @@ tests then look at the stores and fetch every URL the app handed out, anonymousl
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -16,16 +17,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 from PIL import Image
-from support.apply_declared import (
-    apply_aws,
-    apply_azure,
-    azure_emulator_dsn,
-    declare_website,
-    exported,
-    s3_emulator_dsn,
-)
 from support.django_app import IMAGE_SIZE, PRIVATE_BODY, PUBLIC_BODY, THUMBNAIL_SIZE, run_app
-from support.emulators import Emulator, azurite_service, s3_client
+from support.emulators import Emulator, azure_target, azurite_service, s3_client, s3_target
 
 from divio_storage_infra.core import naming
 from divio_storage_infra.core.app_settings import (
@@ -35,6 +28,10 @@ from divio_storage_infra.core.app_settings import (
     FILER_PUBLIC_THUMBNAILS,
 )
 from divio_storage_infra.core.spec import StorageSpec
+from divio_storage_infra.localstores.apply_azure import apply_azure
+from divio_storage_infra.localstores.apply_s3 import apply_aws
+from divio_storage_infra.localstores.declared import declare_website, exported
+from divio_storage_infra.localstores.localdsn import azure_emulator_dsn, s3_emulator_dsn
 
 pytestmark = pytest.mark.emulator
 
@@ -79,7 +76,7 @@ def _s3_names(moto: Emulator, bucket: str) -> set[str]:
 @pytest.fixture(scope="module")
 def aws(moto: Emulator) -> World:
     declared = declare_website(AWS_SPEC)
-    key = apply_aws(declared, moto).only_key()
+    key = apply_aws(declared, s3_target(moto)).only_key()
     app = run_app(
         s3_emulator_dsn(exported(declared, "storage_dsn"), moto.url, key),
         s3_emulator_dsn(exported(declared, "private_storage_dsn"), moto.url, key),
@@ -98,7 +95,7 @@ def aws(moto: Emulator) -> World:
 @pytest.fixture(scope="module")
 def azure(azurite: Emulator) -> World:
     declared = declare_website(AZURE_SPEC)
-    applied = apply_azure(declared, azurite)
+    applied = apply_azure(declared, azure_target(azurite))
     app = run_app(
         azure_emulator_dsn(exported(declared, "storage_dsn"), applied),
         azure_emulator_dsn(exported(declared, "private_storage_dsn"), applied),
@@ -126,8 +123,8 @@ def world(request: pytest.FixtureRequest) -> World:
 
 def get(url: str) -> requests.Response:
     with requests.Session() as session:
-        session.trust_env = False  # anonymous: no credentials from the environment
-        return session.get(url, timeout=10)
+        session.trust_env = False  # anonymous: no credentials from the environment (so the CA is named here)
+        return session.get(url, timeout=10, verify=os.environ.get("REQUESTS_CA_BUNDLE", True))
 
 
 def image_size(body: bytes) -> tuple[int, int]:

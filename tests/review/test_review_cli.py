@@ -80,9 +80,11 @@ def test_affected_lists_changed_websites(tmp_path: Path) -> None:
         ),
     )
     text = cli("affected", str(base), str(head))
-    assert (text.returncode, text.stdout) == (0, "site001-live\n")
+    assert (text.returncode, text.stdout) == (0, "divio-storage\tplatform\tsite001\tlive\n")
     as_json = cli("affected", str(base), str(head), "--format", "json")
-    assert json.loads(as_json.stdout) == ["site001-live"]
+    assert json.loads(as_json.stdout) == [
+        {"project": "divio-storage", "stack": "platform", "website": "site001", "environment": "live"}
+    ]
     assert cli("affected", str(base), str(base), "--format", "json").stdout == "[]\n"
 
 
@@ -119,7 +121,8 @@ def test_fleet_of_500_websites(tmp_path: Path) -> None:
     assert sum(1 for w in document["websites"] if not w["changed"]) == 498
     markdown = cli("diff", str(base_path), str(head_path)).stdout
     assert "498 websites unchanged: site000-live, site001-live" in markdown and "and 488 more." in markdown
-    assert cli("affected", str(base_path), str(head_path)).stdout == "site007-live\nsite421-live\n"
+    lines = cli("affected", str(base_path), str(head_path)).stdout.splitlines()
+    assert [line.split("\t")[2:] for line in lines] == [["site007", "live"], ["site421", "live"]]
 
 
 # --- --rev ---------------------------------------------------------------------------------------------------------
@@ -172,7 +175,10 @@ def test_rev_plans_two_commits_in_temporary_worktrees(tmp_path: Path) -> None:
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "a new website stack")
     added = cli("affected", "--rev", "HEAD~1..HEAD", "--stack", "example-azure-live", "--format", "json", cwd=repo)
-    assert (added.returncode, added.stdout) == (0, '["example-live"]\n'), added.stderr
+    assert (added.returncode, json.loads(added.stdout)) == (
+        0,
+        [{"project": "divio-storage", "stack": "example-azure-live", "website": "example", "environment": "live"}],
+    ), added.stderr
 
     bad = cli("diff", "--rev", "HEAD~1..no-such-branch", cwd=repo)
     assert bad.returncode == 2 and "'no-such-branch' is not a commit" in bad.stderr

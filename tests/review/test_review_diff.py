@@ -21,7 +21,8 @@ from divio_storage_infra.review.danger import (
 )
 from divio_storage_infra.review.model import OTHER_GROUP, PlanDiff, diff_plans
 from divio_storage_infra.review.plans import plan_from_document
-from divio_storage_infra.review.render import NO_CHANGES, affected_websites, render_json, render_markdown
+from divio_storage_infra.review.render import NO_CHANGES, render_json, render_markdown
+from divio_storage_infra.review.repository import affected_websites
 
 AWS = "example-live"
 AZURE = "example-azure-live"

@@ -17,9 +17,9 @@ from divio_storage_infra.core.backup import BackupSettings
 from divio_storage_infra.core.spec import StorageSpec
 from divio_storage_infra.preview import mockrun
 from divio_storage_infra.preview.mockrun import Declared
-from support import apply_declared
-from support.apply_declared import UnappliedResource, _Aws, _Azure, _Inputs, plain
+from support import legacy_applier as apply_declared
 from support.emulators import AZURITE_ACCOUNT
+from support.legacy_applier import UnappliedResource, _Aws, _Azure, _Inputs, plain
 
 
 def declare(spec: StorageSpec, settings: BackupSettings | None, credentials: tuple[str, str] | None = None) -> Declared:

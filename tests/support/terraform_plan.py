@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from divio_storage_infra.preview.mockrun import DeclaredResource
-from support.apply_declared import plain
+from support.legacy_applier import plain
 
 TERRAFORM_TYPES = {
     "aws:s3/bucket:Bucket": "aws_s3_bucket",

@@ -141,3 +141,16 @@ def test_any_python_pack_runs_and_unknown_reads_are_reported_like_the_engine(tmp
         "can't run policy 'look' during preview: string value at .arn can't be known during preview"
     ] * 2
     assert found[2]["message"] == "user is example-live-media" and found[2]["urn"].endswith("::example-live-access-key")
+
+
+def test_versioning_off_is_by_design_on_exoscale_not_on_aws(pack: policypack.LoadedPack) -> None:
+    """Exoscale has no lifecycle rules to expire old versions, so the library leaves versioning off there by
+    default: a bucket without it is no violation. The same bucket on AWS is."""
+    exoscale = example("example-exoscale-live")
+    exoscale["resources"] = [r for r in exoscale["resources"] if "Versioning" not in r["type"]]
+    assert policypack.run_pack(exoscale, pack) == []
+    aws = example("example-live")
+    aws["resources"] = [r for r in aws["resources"] if "Versioning" not in r["type"]]
+    found = policypack.run_pack(aws, pack)
+    assert {(v["policy"], v["enforcement"]) for v in found} == {("storage-versioning", "advisory")}
+    assert len(found) == 2

@@ -114,12 +114,14 @@ def test_pack_capabilities_mirror_the_project_table() -> None:
             caps.bucket_policy,
             caps.server_side_encryption,
             caps.versioning,
+            caps.lifecycle,
         ) == (
             core.public_access_block,
             core.ownership_controls,
             core.bucket_policy,
             core.server_side_encryption,
             core.versioning,
+            core.lifecycle,
         ), name
     assert set(s3.CAPABILITIES) == set(S3_PROVIDERS)
 

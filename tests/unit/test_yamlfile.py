@@ -3,15 +3,19 @@ the file, line and column (never a traceback, never the offending line's text)."
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from divio_storage_infra import yamlfile
 from divio_storage_infra.preview.stackconfig import StackConfigError, load_project, load_stack
@@ -103,7 +107,10 @@ def test_alias_bomb_is_refused_quickly_without_expanding(tmp_path: Path) -> None
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert "expands to more than 100000 nodes through its aliases (an alias bomb?)" in error.problem
+    assert error.problem == (
+        "the document expands to more than 4000000 nodes through its aliases (an alias bomb?); if the file is "
+        "right, raise the limit with the environment variable DIVIO_STORAGE_YAML_MAX_NODES"
+    )
     assert took < 1.0, took
     assert peak < 5 * 1024 * 1024, peak
 
@@ -140,11 +147,20 @@ def test_depth_through_aliases_is_counted(tmp_path: Path) -> None:
 
 def test_size_limit_is_checked_before_parsing(tmp_path: Path) -> None:
     error = refused(tmp_path, "a: " + "x" * 2000 + "\n", Limits(max_bytes=1000))
-    assert error.problem == "the file is larger than 1000 bytes; config files are far smaller"
-    # The default: 1 MiB.
+    assert error.problem == (
+        "the file is larger than 1000 bytes; config files are far smaller; if the file is right, raise the limit "
+        "with the environment variable DIVIO_STORAGE_YAML_MAX_BYTES"
+    )
+    # The default: 64 MiB, which the environment variable changes for every file read.
     big = write(tmp_path, "a: " + "x" * (1024 * 1024) + "\n", "big.yaml")
-    with pytest.raises(YamlFileError, match="larger than 1048576 bytes"):
-        yamlfile.load(big)
+    assert yamlfile.load(big) == {"a": "x" * (1024 * 1024)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIVIO_STORAGE_YAML_MAX_BYTES", str(1024 * 1024))
+        with pytest.raises(YamlFileError, match="larger than 1048576 bytes"):
+            yamlfile.load(big)
+        patch.setenv("DIVIO_STORAGE_YAML_MAX_BYTES", "lots")
+        with pytest.raises(YamlFileError, match="DIVIO_STORAGE_YAML_MAX_BYTES: expected a positive whole number"):
+            yamlfile.load(big)
 
 
 def test_node_count_limit_while_composing(tmp_path: Path) -> None:
@@ -218,7 +234,79 @@ def test_the_limits_hold_without_libyaml_too(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.splitlines() == [
-        "the document expands to more than 100000 nodes through its aliases (an alias bomb?)",
-        "nested deeper than 100 levels",
+        "the document expands to more than 4000000 nodes through its aliases (an alias bomb?); if the file is "
+        "right, raise the limit with the environment variable DIVIO_STORAGE_YAML_MAX_NODES",
+        "nested deeper than 100 levels; if the file is right, raise the limit with the environment variable "
+        "DIVIO_STORAGE_YAML_MAX_DEPTH",
         "{'b': {'x': 1}, 'c': {'x': 1, 'y': 'no'}}",
     ]
+
+
+_KEYS = st.sampled_from(["a", "b", "c", "<<x", "yes", "1x", "k k"])
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.sampled_from(["x", "yes", "0x1f", "2026-01-01", "="])
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    base=st.dictionaries(_KEYS, _VALUES, max_size=4),
+    other=st.dictionaries(_KEYS, _VALUES, max_size=4),
+    own=st.dictionaries(_KEYS, _VALUES, max_size=4),
+    merge=st.sampled_from(["one", "list", "two keys", "none"]),
+)
+def test_parse_reads_what_the_checked_graph_reads(
+    base: dict[str, Any], other: dict[str, Any], own: dict[str, Any], merge: str
+) -> None:
+    """The event reader (registries) and the checked node graph (stack configs) read every document alike: anchors,
+    aliases and merge keys (in a mapping, a list of them, or twice), explicit keys overriding merged ones."""
+    dump = lambda value: yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()  # noqa: E731
+    merged = {
+        "one": "  <<: *base\n",
+        "list": "  <<: [*base, *other]\n",
+        "two keys": "  <<: *base\n  <<: *other\n",
+        "none": "",
+    }[merge]
+    own_lines = "".join(f"  {json.dumps(k)}: {dump(v)}\n" for k, v in own.items())
+    text = f"base: &base {dump(base)}\nother: &other {dump(other)}\nsite:\n{merged}{own_lines}  again: *base\n"
+    path = Path("generated.yaml")
+    try:
+        expected = yamlfile.to_python(yamlfile.compose(path, text))
+    except (YamlFileError, ValueError) as error:
+        with pytest.raises(YamlFileError):
+            yamlfile.parse(path, text)
+        assert error is not None
+        return
+    assert yamlfile.parse(path, text) == expected
+
+
+def test_a_registry_of_20000_websites_reads_in_bounded_memory_and_validates(tmp_path: Path) -> None:
+    """20,000 websites with tags, a media domain and two origins each: within the default limits, and read without
+    a node graph (its values, not ten times their size)."""
+    from divio_storage_infra.core.registry import validate_registry
+
+    entry = (
+        "  - {website: site-%05d, environment: live, mediaDomain: media.site-%05d.example.com,\n"
+        "     tags: {customer: c%05d, tier: gold},\n"
+        "     corsOrigins: [https://site-%05d.example.com, https://www.site-%05d.example.com]}\n"
+    )
+    text = "defaults: {region: eu-central-1, tags: {team: web}}\nwebsites:\n" + "".join(
+        entry % (i, i, i, i, i) for i in range(20_000)
+    )
+    path = write(tmp_path, text, "websites.yaml")
+    tracemalloc.start()
+    try:
+        document = yamlfile.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(text) > 1024 * 1024 * 4  # far beyond the old 1 MiB limit
+    assert peak < 90 * 1024 * 1024, peak  # the text, the values and the parser's buffers
+    registry = validate_registry(document, source=path.name)
+    assert len(registry.entries) == 20_000
+    assert registry.entries[-1].spec.media_domain == "media.site-19999.example.com"
