@@ -112,11 +112,9 @@ OTHER = StorageSpec.from_dict(
 
 
 @pytest.fixture(scope="session")
-def iam_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IamWorld]:
-    """Two websites' declared stores and IAM users in their own moto server, then moto's auth turned on.
-
-    Plain HTTP: ``check`` probes it, and does not read CA bundles yet (issue 20)."""
-    emulator = start_moto(tmp_path_factory.mktemp("moto-iam"))
+def iam_world(tmp_path_factory: pytest.TempPathFactory, server_cert: ServerCert) -> Iterator[IamWorld]:
+    """Two websites' declared stores and IAM users in their own moto server (over TLS), then moto's auth turned on."""
+    emulator = start_moto(tmp_path_factory.mktemp("moto-iam"), tls=server_cert)
     try:
         site_declared, other_declared = declare_website(SITE), declare_website(OTHER)
         target = s3_target(emulator)

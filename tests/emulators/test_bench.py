@@ -26,21 +26,6 @@ from divio_storage_infra.probes import bench
 pytestmark = pytest.mark.emulator
 
 
-# check and bench do not read CA bundles yet (issue 20): their tests use the plain-HTTP servers until they do.
-
-
-@pytest.fixture(scope="session")
-def moto(moto_http: Emulator) -> Emulator:
-    """The plain-HTTP moto of this session."""
-    return moto_http
-
-
-@pytest.fixture(scope="session")
-def azurite(azurite_http: Emulator) -> Emulator:
-    """The plain-HTTP azurite of this session."""
-    return azurite_http
-
-
 REGION = "eu-central-1"
 # moto (auth off) takes any key pair; this secret has the characters a DSN must percent-encode.
 S3_KEY = ("AKIABENCHTESTKEY0001", "bench/test+secret=with/odd+chars")

@@ -30,21 +30,6 @@ from divio_storage_infra.core.dsn import azure_dsn, s3_dsn
 pytestmark = pytest.mark.emulator
 
 
-# check and bench do not read CA bundles yet (issue 20): their tests use the plain-HTTP servers until they do.
-
-
-@pytest.fixture(scope="session")
-def moto(moto_http: Emulator) -> Emulator:
-    """The plain-HTTP moto of this session."""
-    return moto_http
-
-
-@pytest.fixture(scope="session")
-def azurite(azurite_http: Emulator) -> Emulator:
-    """The plain-HTTP azurite of this session."""
-    return azurite_http
-
-
 ORIGIN = "https://www.example.com"
 REGION = "eu-central-1"
 ENDPOINT_HOST = f"s3.{REGION}.amazonaws.com"

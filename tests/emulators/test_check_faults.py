@@ -254,7 +254,7 @@ def test_an_unusable_ca_bundle_is_bad_input_naming_where_it_came_from(way: str, 
     assert "Traceback" not in ran.stderr and ran.stdout == ""
 
 
-@pytest.mark.parametrize("fmt", ["json", "table"])
+@pytest.mark.parametrize("fmt", ["json", "text"])
 def test_an_internal_error_is_exit_3_with_one_line_and_still_a_document(
     fmt: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,15 +17,6 @@ from divio_storage_infra.core.dsn import azure_dsn
 pytestmark = pytest.mark.emulator
 
 
-# check and bench do not read CA bundles yet (issue 20): their tests use the plain-HTTP servers until they do.
-
-
-@pytest.fixture(scope="session")
-def azurite(azurite_http: Emulator) -> Emulator:
-    """The plain-HTTP azurite of this session."""
-    return azurite_http
-
-
 @pytest.fixture(scope="module")
 def service(azurite: Emulator) -> Any:
     return azurite_service(azurite)

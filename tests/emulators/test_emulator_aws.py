@@ -89,12 +89,6 @@ def site(moto: Emulator) -> Site:
     return applied_site(moto)
 
 
-@pytest.fixture(scope="module")
-def http_site(moto_http: Emulator) -> Site:
-    """The same website on a plain-HTTP moto, for ``check`` (it does not read CA bundles yet, issue 20)."""
-    return applied_site(moto_http)
-
-
 def put(site: Site, bucket: str, body: bytes = b"media bytes") -> str:
     """Upload as the app does: the website's key and the ACL its DSN names."""
     key = f"uploads/{uuid.uuid4().hex}.txt"
@@ -212,8 +206,7 @@ def test_private_bucket_answers_no_preflight(site: Site) -> None:
 # --- check, on the store exactly as declared --------------------------------------------------------------------
 
 
-def test_check_passes_on_the_declared_store(http_site: Site, capsys: pytest.CaptureFixture[str]) -> None:
-    site = http_site
+def test_check_passes_on_the_declared_store(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [
             "check",

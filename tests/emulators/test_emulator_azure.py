@@ -260,10 +260,10 @@ def test_sas_expiry_comes_from_the_spec(azurite: Emulator, sas_site: Site) -> No
 
 @pytest.mark.parametrize("credential", ["account-key", "sas"])
 def test_check_passes_on_the_declared_store(
-    azurite_http: Emulator, capsys: pytest.CaptureFixture[str], credential: str
+    azurite: Emulator, capsys: pytest.CaptureFixture[str], credential: str
 ) -> None:
-    # Plain HTTP: check does not read CA bundles yet (issue 20); the applier signs SAS for https,http there.
-    site = apply(azurite_http) if credential == "account-key" else apply(azurite_http, **SAS)
+    # Over TLS, as in production: check trusts the CA the tests' environment names (SSL_CERT_FILE and friends).
+    site = apply(azurite) if credential == "account-key" else apply(azurite, **SAS)
     argv = ["check", "--dsn", site.dsn, "--private-dsn", site.private_dsn, "--format", "json"]
     argv += [arg for origin in BASE["corsOrigins"] for arg in ("--origin", origin)]
     code = main(argv)

@@ -132,18 +132,6 @@ def site(request: pytest.FixtureRequest, sites: dict[str, Site]) -> Site:
     return sites[request.param]
 
 
-@pytest.fixture(scope="module")
-def http_sites(moto_http: Emulator) -> dict[str, Site]:
-    """Both websites on a plain-HTTP moto, for ``check`` (it does not read CA bundles yet, issue 20)."""
-    return applied_sites(moto_http)
-
-
-@pytest.fixture(params=sorted(SPECS))
-def http_site(request: pytest.FixtureRequest, http_sites: dict[str, Site]) -> Site:
-    """Each website on the plain-HTTP moto in turn."""
-    return http_sites[request.param]
-
-
 def app_storage(site: Site, dsn: str, reader: str, dsn_setting: Any) -> Any:
     """The storage a Divio app builds from ``dsn``: django-storage-url's, or this project's STORAGES entry."""
     parsed = parse_dsn(dsn)
@@ -306,9 +294,8 @@ def test_exoscale_public_bucket_is_public_only_through_object_acls(sites: dict[s
 
 
 def test_check_passes_on_the_exported_dsns(
-    http_site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site = http_site
     # From the environment, as the check's help recommends, so the secret stays off the command line.
     monkeypatch.setenv("DEFAULT_STORAGE_DSN", site.dsn)
     monkeypatch.setenv("PRIVATE_STORAGE_DSN", site.private_dsn)

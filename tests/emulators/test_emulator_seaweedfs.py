@@ -99,12 +99,6 @@ def site(seaweedfs: Emulator) -> Site:
     return applied_site(seaweedfs)
 
 
-@pytest.fixture(scope="module")
-def http_site(seaweedfs_http: Emulator) -> Site:
-    """The same website on a plain-HTTP SeaweedFS, for ``check`` (it does not read CA bundles yet, issue 20)."""
-    return applied_site(seaweedfs_http)
-
-
 def preflight(site: Site, bucket: str, origin: str, method: str = "GET") -> requests.Response:
     return requests.options(
         f"{site.weed.url}/{bucket}/any.txt",
@@ -230,10 +224,10 @@ def test_exported_dsn_works_for_the_app(site: Site, dsn_setting: Any, reader: st
 
 
 def test_check_passes_and_refuses_the_look_alike_origin(
-    http_site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("DEFAULT_STORAGE_DSN", http_site.dsn)
-    monkeypatch.setenv("PRIVATE_STORAGE_DSN", http_site.private_dsn)
+    monkeypatch.setenv("DEFAULT_STORAGE_DSN", site.dsn)
+    monkeypatch.setenv("PRIVATE_STORAGE_DSN", site.private_dsn)
     code = main(["check", "--origin", ORIGIN, "--refused-origin", EVIL, "--format", "json"])
     out = capsys.readouterr().out
     report = json.loads(out)

@@ -2,7 +2,7 @@
 ``dev``, plus moto's S3/IAM server (a test helper only: moto stands in for AWS, it is no store a developer runs).
 
 Every server serves TLS with a certificate of the CA the suite generates (:func:`tls_ca`), unless a test is about
-plain HTTP or runs a tool that does not read CA bundles yet (``tls=None``). Clients find the CA the way users name
+plain HTTP, or sits behind the fault relay that gives it TLS (``tls=None``). Clients find the CA the way users name
 a corporate CA: the tests' environment names it in ``AWS_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE``
 (see tests/conftest.py), never by patching certifi or an SDK. A missing binary is an error naming the set-up step,
 never a reason to skip: the suite must prove behaviour.
