@@ -112,7 +112,7 @@ def describe(
     SDK did not like is for the caller to explain). ``window`` is the time window the request ran in."""
     target = target or urlsplit(url).netloc
     if window is not None and window.expired:
-        return _expired(window, target)
+        return _expired(window, target, handshake=window.handshake or raised_in_handshake(error))
     text = _text(error)
     if is_dropped(error):
         return Failure(f"{target} closed the connection without answering (also when tried again)")
@@ -141,10 +141,25 @@ def describe(
     return _connection(error, text, url, settings, target)
 
 
-def _expired(window: Window, target: str) -> Failure:
+def raised_in_handshake(error: BaseException) -> bool:
+    """True when an exception of ``error``'s chain was raised inside a TLS handshake (``SSLSocket.do_handshake``).
+
+    The window's own look at its sockets can miss a handshake that a retry started just before the window ended;
+    the traceback of the failure says where the request was when its socket was shut down.
+    """
+    for cause in causes(error):
+        trace = cause.__traceback__
+        while trace is not None:
+            if trace.tb_frame.f_code.co_name == "do_handshake":
+                return True
+            trace = trace.tb_next
+    return False
+
+
+def _expired(window: Window, target: str, *, handshake: bool) -> Failure:
     if window.reason == "deadline":
         return Failure(f"{target} did not finish answering before the run's deadline")
-    if window.handshake:
+    if handshake:
         return Failure(
             f"{target} accepted the connection but did not finish the TLS handshake within {window.seconds:g} s "
             "(the deadline per request, --timeout)",
