@@ -37,6 +37,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -275,13 +276,7 @@ class Chromium:
         with suppress(BrowserError, OSError, websocket.WebSocketException):
             self._connection.call("Browser.close", timeout=5)
         self._connection.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        _end_group(self.process)
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def log_tail(self, lines: int = 20) -> str:
@@ -341,7 +336,11 @@ def start_chromium(
         "about:blank",
     ]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # Its own process group: Debian's /usr/bin/chromium is a wrapper script, and the browser's zygotes and crash
+        # handler are its children; stop() ends the whole group so none outlives the tests.
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     active = profile / "DevToolsActivePort"
     deadline = time.monotonic() + timeout
     try:
@@ -353,10 +352,33 @@ def start_chromium(
         port, path = active.read_text().splitlines()[:2]
         connection = _Connection(f"ws://127.0.0.1:{port}{path}", timeout)
     except BaseException:
-        process.kill()
-        process.wait(timeout=10)
+        _end_group(process)
         raise
     return Chromium(process, profile, log, connection)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the browser's process group, SIGKILL whatever is left after 10 s, and reap the browser."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signum)
+        try:
+            process.wait(timeout=10)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and _group_alive(process.pid):
+                time.sleep(0.05)
+            if not _group_alive(process.pid):
+                return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _tail(log: Path) -> str:
