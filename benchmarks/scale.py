@@ -123,11 +123,8 @@ def targets(reviews: list[dict[str, Any]], plans: list[dict[str, Any]]) -> list[
         found.append(("full plan wall growth 500->5000, x", by_plan[5000]["wall"] / by_plan[500]["wall"], 10.5))
     for row in plans:
         found.append((f"largest process of the plan of {row['websites']}, MB", row["peak_mb"], MEMORY_LIMIT_MB))
-    results = []
-    for name, value, limit in found:
-        met = value >= limit if name.startswith("...") else value <= limit
-        results.append({"target": name, "value": value, "limit": limit, "met": met})
-    return results
+    # Every target is an upper bound.
+    return [{"target": name, "value": value, "limit": limit, "met": value <= limit} for name, value, limit in found]
 
 
 def render(document: dict[str, Any]) -> str:
