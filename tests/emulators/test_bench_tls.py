@@ -17,15 +17,13 @@ from typing import Any
 
 import pytest
 from support.cli_env import clean_env, run_cli, spawn_cli
-from support.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Emulator, azurite_service, s3_client
+from support.emulators import Emulator, azurite_service, s3_client
 from support.faults import Pki, relay
+from support.relay_stores import REGION, dsn_at, upstream
 from support.tls_sites import Site
-
-from divio_storage_infra.core.dsn import azure_dsn, s3_dsn
 
 pytestmark = pytest.mark.emulator
 
-REGION = "eu-central-1"
 S3_KEY = ("AKIABENCHTLSKEY00001", "bench/tls+secret=with/odd+chars")
 CLOUDS = ("s3", "azure")
 FIGURES = {"small_write", "small_read", "small_delete", "first_byte_p50", "first_byte_p95"}
@@ -87,24 +85,6 @@ def container(azurite: Emulator) -> Iterator[str]:
     service.delete_container(name)
 
 
-def upstream(cloud: str, moto: Emulator, azurite: Emulator) -> str:
-    return moto.url if cloud == "s3" else azurite.url.rsplit("/", 1)[0]
-
-
-def dsn_at(cloud: str, base: str, bucket: str, container: str) -> str:
-    if cloud == "s3":
-        return s3_dsn(
-            bucket=bucket,
-            endpoint_host=f"s3.{REGION}.amazonaws.com",
-            access_key_id=S3_KEY[0],
-            secret_access_key=S3_KEY[1],
-            endpoint_url=base,
-        )
-    return azure_dsn(
-        account=AZURITE_ACCOUNT, container=container, account_key=AZURITE_KEY, endpoint_url=f"{base}/{AZURITE_ACCOUNT}"
-    )
-
-
 def names(cloud: str, moto: Emulator, azurite: Emulator, bucket: str, container: str) -> set[str]:
     """What the store holds now."""
     if cloud == "s3":
@@ -118,7 +98,7 @@ def test_a_throttled_request_is_tried_again_and_no_figure_is_lost(
     cloud: str, moto: Emulator, azurite: Emulator, bucket: str, container: str, pki: Pki
 ) -> None:
     with relay(upstream(cloud, moto, azurite), pki, throttle=1, retry_after="1") as throttling:
-        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, throttling.url, bucket, container))
+        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, throttling.url, bucket, container, S3_KEY))
         ran = run_cli("bench", *SMALL, "--format", "json", "--ca-bundle", str(pki.bundle), env=env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert throttling.throttled == 1
@@ -132,7 +112,7 @@ def test_keep_alive_connections_closed_after_each_answer_do_not_stop_bench(
     cloud: str, moto: Emulator, azurite: Emulator, bucket: str, container: str, pki: Pki
 ) -> None:
     with relay(upstream(cloud, moto, azurite), pki, drop_after_answer=True) as dropping:
-        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, dropping.url, bucket, container))
+        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, dropping.url, bucket, container, S3_KEY))
         ran = run_cli("bench", *SMALL, "--format", "json", "--ca-bundle", str(pki.bundle), env=env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert dropping.dropped >= 1, "the relay never closed a connection under a request: the test proves nothing"
@@ -147,7 +127,7 @@ def test_on_a_slow_link_timeout_bounds_waiting_and_budget_bounds_the_run(
     --budget 8 and 16 MiB objects the run ends at its budget, the transfers in flight cut, and what they may have
     written is removed."""
     with relay(upstream(cloud, moto, azurite), pki, bytes_per_second=1_000_000) as slow:
-        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, slow.url, bucket, container))
+        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, slow.url, bucket, container, S3_KEY))
         progressing = spawn_cli(
             "bench",
             *("--small-count", "4", "--large-count", "1", "--large-size", "8M", "--concurrency", "1"),
@@ -182,7 +162,7 @@ def test_nothing_is_listed_for_clean_up_when_nothing_could_be_written(
 ) -> None:
     options: dict[str, Any] = {"stall_handshake": True} if fault == "stall" else {"cert": "untrusted"}
     with relay(upstream(cloud, moto, azurite), pki, **options) as bad:
-        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, bad.url, bucket, container))
+        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, bad.url, bucket, container, S3_KEY))
         ran = run_cli("bench", *SMALL, "--timeout", "1", "--ca-bundle", str(pki.bundle), env=env)
     assert ran.returncode == 1
     assert "Traceback" not in ran.stderr

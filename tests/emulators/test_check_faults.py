@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 from azure.storage.blob import CorsRule
 from support.cli_env import clean_env, run_cli, spawn_cli
-from support.emulators import AZURITE_ACCOUNT, AZURITE_KEY, Emulator, azurite_service, s3_client
+from support.emulators import Emulator, azurite_service, s3_client
 from support.faults import Pki, relay
+from support.relay_stores import REGION, dsn_at, upstream
 
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import policies
-from divio_storage_infra.core.dsn import azure_dsn, s3_dsn
+from divio_storage_infra.core.dsn import s3_dsn
 
 pytestmark = pytest.mark.emulator
 
 ORIGIN = "https://www.example.com"
-REGION = "eu-central-1"
 S3_KEY = ("AKIAFAULTTESTKEY0001", "fault/test+secret=with/odd+chars")
 CLOUDS = ("s3", "azure")
 
@@ -69,25 +69,6 @@ def container(azurite: Emulator) -> Iterator[str]:
     service.create_container(name, public_access="blob")
     yield name
     service.delete_container(name)
-
-
-def upstream(cloud: str, moto: Emulator, azurite: Emulator) -> str:
-    return moto.url if cloud == "s3" else azurite.url.rsplit("/", 1)[0]
-
-
-def dsn_at(cloud: str, base: str, bucket: str, container: str) -> str:
-    """The store's DSN with its endpoint at ``base`` (a relay's URL)."""
-    if cloud == "s3":
-        return s3_dsn(
-            bucket=bucket,
-            endpoint_host=f"s3.{REGION}.amazonaws.com",
-            access_key_id=S3_KEY[0],
-            secret_access_key=S3_KEY[1],
-            endpoint_url=base,
-        )
-    return azure_dsn(
-        account=AZURITE_ACCOUNT, container=container, account_key=AZURITE_KEY, endpoint_url=f"{base}/{AZURITE_ACCOUNT}"
-    )
 
 
 def report(out: str) -> dict[str, dict[str, str]]:
@@ -135,7 +116,7 @@ def test_each_tls_failure_is_named_exactly(
                 "1",
                 "--ca-bundle",
                 str(pki.bundle),
-                env=clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, base, bucket, container)),
+                env=clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, base, bucket, container, S3_KEY)),
             )
             for kind, base in bases.items()
         }
@@ -163,7 +144,7 @@ def test_a_throttled_write_is_tried_again_after_retry_after(
     cloud: str, moto: Emulator, azurite: Emulator, bucket: str, container: str, pki: Pki
 ) -> None:
     with relay(upstream(cloud, moto, azurite), pki, throttle=1, retry_after="1") as throttling:
-        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, throttling.url, bucket, container))
+        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, throttling.url, bucket, container, S3_KEY))
         env["REQUESTS_CA_BUNDLE"] = str(pki.bundle)
         started = time.monotonic()
         ran = run_cli("check", "--origin", ORIGIN, "--format", "json", env=env)
@@ -181,7 +162,7 @@ def test_keep_alive_connections_closed_after_each_answer_are_tried_again(
     cloud: str, moto: Emulator, azurite: Emulator, bucket: str, container: str, pki: Pki
 ) -> None:
     with relay(upstream(cloud, moto, azurite), pki, drop_after_answer=True) as dropping:
-        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, dropping.url, bucket, container))
+        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, dropping.url, bucket, container, S3_KEY))
         env["AWS_CA_BUNDLE"] = str(pki.bundle)
         ran = run_cli("check", "--origin", ORIGIN, "--format", "json", env=env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
@@ -199,7 +180,7 @@ def test_cors_refused_passes_only_on_a_refusal(
     """403, or a 2xx without Access-Control-Allow-Origin, is how S3 and Azure refuse; anything else is a failure
     that says what came back."""
     with relay(upstream(cloud, moto, azurite), pki, preflight_status=status) as answering:
-        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, answering.url, bucket, container))
+        env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, answering.url, bucket, container, S3_KEY))
         ran = run_cli("check", "--format", "json", "--ca-bundle", str(pki.bundle), env=env)
     refused = report(ran.stdout)["cors-refused"]
     assert refused["status"] == ("pass" if passes else "fail"), refused
@@ -224,7 +205,7 @@ def test_netrc_is_never_used(
     netrc.chmod(0o600)
     for cloud in CLOUDS:
         with relay(upstream(cloud, moto, azurite), pki) as recording:
-            env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, recording.url, bucket, container), HOME=str(home))
+            env = clean_env(DEFAULT_STORAGE_DSN=dsn_at(cloud, recording.url, bucket, container, S3_KEY), HOME=str(home))
             ran = run_cli("check", "--origin", ORIGIN, "--format", "json", "--ca-bundle", str(pki.bundle), env=env)
             log = list(recording.log)
         assert ran.returncode == 0, f"{cloud}: {ran.stdout}{ran.stderr}"
