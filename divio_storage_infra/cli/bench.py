@@ -32,7 +32,7 @@ from divio_storage_infra.cli.check import (
     internal_error,
 )
 from divio_storage_infra.cli.errors import UsageError
-from divio_storage_infra.cli.options import TEXT, add_format_option
+from divio_storage_infra.cli.options import TEXT, add_format_option, whole_number
 from divio_storage_infra.core.dsn import DsnError
 
 if TYPE_CHECKING:
@@ -56,21 +56,6 @@ def _size(limit: int) -> Any:
         number = int(match.group(1)) * _UNITS[unit]
         if not 1 <= number <= limit:
             raise argparse.ArgumentTypeError(f"{value[:40]!r}: expected 1 byte to {_human(limit)}")
-        return number
-
-    return parse
-
-
-def _count(low: int, high: int) -> Any:
-    """An argparse type: a whole number from ``low`` to ``high``."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value[:40]!r} is not a whole number") from None
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"{value[:40]!r}: expected {low} to {high}")
         return number
 
     return parse
@@ -114,14 +99,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--small-size", type=_size(MAX_SMALL_SIZE), default=4096, metavar="SIZE", help="small object size (4K)"
     )
     parser.add_argument(
-        "--small-count", type=_count(1, 100_000), default=100, metavar="N", help="small objects (default: 100)"
+        "--small-count", type=whole_number(1, 100_000), default=100, metavar="N", help="small objects (default: 100)"
     )
     parser.add_argument(
         "--large-size", type=_size(MAX_LARGE_SIZE), default=16 * 1024**2, metavar="SIZE", help="large size (16M)"
     )
-    parser.add_argument("--large-count", type=_count(1, 100), default=2, metavar="N", help="large objects (default: 2)")
     parser.add_argument(
-        "--concurrency", type=_count(1, 64), default=8, metavar="N", help="parallel requests (default: 8)"
+        "--large-count", type=whole_number(1, 100), default=2, metavar="N", help="large objects (default: 2)"
+    )
+    parser.add_argument(
+        "--concurrency", type=whole_number(1, 64), default=8, metavar="N", help="parallel requests (default: 8)"
     )
     parser.add_argument(
         "--budget",

@@ -153,3 +153,19 @@ def unrecognized(extras: Sequence[str], parser: argparse.ArgumentParser) -> str:
 
 def _shown(action: argparse.Action) -> bool:
     return action.help is not argparse.SUPPRESS
+
+
+def whole_number(low: int, high: int, unit: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``; ``unit`` (e.g. "parallel copies") ends the error."""
+    allowed = f"expected {low} to {high}" + (f" {unit}" if unit else "")
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value[:40]!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{value[:40]!r}: {allowed}")
+        return number
+
+    return parse

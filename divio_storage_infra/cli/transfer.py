@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from divio_storage_infra.cli.errors import UsageError
+from divio_storage_infra.cli.options import whole_number
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
 from divio_storage_infra.core.masking import SecretMask
 
@@ -35,16 +36,6 @@ DSN_SOURCES: tuple[tuple[str, str, str, str], ...] = (
 )
 PROGRESS_SECONDS = 1.0
 """At most one progress line per store per this many seconds on stderr (and one at the end)."""
-
-
-def _workers(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value[:40]!r} is not a whole number") from None
-    if not 1 <= number <= 64:
-        raise argparse.ArgumentTypeError(f"{number}: expected 1 to 64 parallel copies")
-    return number
 
 
 def _prefix(value: str) -> str:
@@ -68,7 +59,12 @@ def configure_common(parser: argparse.ArgumentParser) -> None:
         help="CA certificates to trust (default: $AWS_CA_BUNDLE, "
         "$REQUESTS_CA_BUNDLE or $SSL_CERT_FILE, else the system's)",
     )
-    parser.add_argument("--workers", type=_workers, default=16, help="objects copied in parallel (default: 16)")
+    parser.add_argument(
+        "--workers",
+        type=whole_number(1, 64, "parallel copies"),
+        default=16,
+        help="objects copied in parallel (default: 16)",
+    )
 
 
 def _read_dsn(args: argparse.Namespace, stem: str, env: str) -> tuple[ParsedDsn | None, str]:
