@@ -16,19 +16,29 @@ from divio_storage_infra.core.dsn import ParsedDsn
 
 CA_ENV: tuple[str, ...] = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 DEFAULT_WORKERS = 16
+MAX_DEFAULT_PROCESSES = 4
+"""The most worker processes copies are spread over by default (more CPUs than this rarely help one store)."""
 PART_SIZE = 8 * 1024 * 1024
 """Bytes per part of a large object (S3 multipart part, Azure block): the memory one copy holds at a time."""
 
 
 @dataclass(frozen=True)
 class Connection:
-    """How to reach stores: CA bundle path (None: the system's), seconds per request, attempts, parallel copies."""
+    """How to reach stores: CA bundle path (None: the system's), seconds per request, attempts, parallel copies
+    (``workers``) and the processes they are spread over (``processes``; 1: threads of this process only)."""
 
     ca_bundle: str | None = None
     timeout: float = 60.0
     attempts: int = 5
     workers: int = DEFAULT_WORKERS
     part_size: int = PART_SIZE
+    processes: int = 1
+
+
+def default_processes() -> int:
+    """Processes copies are spread over by default: the CPUs this process may run on, at most
+    :data:`MAX_DEFAULT_PROCESSES`."""
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_PROCESSES))
 
 
 def ca_bundle(option: str | None, environ: Mapping[str, str] | None = None) -> str | None:

@@ -22,12 +22,13 @@ class WrongPlace(Exception):
 
 @dataclass(frozen=True)
 class Route:
-    """One store and its backup: role, the live side and DSN, the backup side, and the ACL restored objects get."""
+    """One store and its backup: role, the live side and DSN, the backup side and DSN."""
 
     role: StoreRole
     live: Side
     live_dsn: ParsedDsn
     backup: Side
+    backup_dsn: ParsedDsn
 
     @property
     def restore_acl(self) -> str | None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
+
+PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
+"""A checksum that is the MD5 of the whole content (S3 single-part ETags, Azure's Content-MD5 in hex)."""
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from divio_storage_infra.backup.azure import AzureSide
 from divio_storage_infra.backup.connection import Connection
 from divio_storage_infra.backup.identity import Route, WrongPlace, check_route
-from divio_storage_infra.backup.objects import Entry, Side
-from divio_storage_infra.backup.s3 import S3Side
-from divio_storage_infra.backup.sync import Counts, Job, run
+from divio_storage_infra.backup.job import Job, Recipe
+from divio_storage_infra.backup.objects import Entry
+from divio_storage_infra.backup.sides import side
+from divio_storage_infra.backup.sync import Counts, run
 from divio_storage_infra.core.backup import StoreRole
 from divio_storage_infra.core.dsn import ParsedDsn
 
@@ -33,13 +33,6 @@ class StoreDsns:
     backup: ParsedDsn | None
     live_name: str
     backup_name: str
-
-
-def side(parsed: ParsedDsn, connection: Connection, stop: threading.Event) -> Side:
-    """The side for a DSN's scheme."""
-    if parsed.scheme == "az":
-        return AzureSide(parsed, connection, stop)
-    return S3Side(parsed, connection, stop)
 
 
 def routes(given: list[StoreDsns], connection: Connection, stop: threading.Event) -> list[Route]:
@@ -60,6 +53,7 @@ def routes(given: list[StoreDsns], connection: Connection, stop: threading.Event
             live=side(dsns.live, connection, stop),
             live_dsn=dsns.live,
             backup=side(dsns.backup, connection, stop),
+            backup_dsn=dsns.backup,
         )
         check_route(route, dsns.live_name)
         out.append(route)
@@ -75,8 +69,10 @@ def job(route: Route, direction: Direction, prefix: str, when: dt.datetime | Non
     """The copy of ``route`` in ``direction``: into the backup never with an ACL, into the store with its own."""
     if direction == "backup":
         # The backup is never public: objects go in without an ACL (private, or the bucket owner's).
-        return Job(route.role, route.live, route.backup, None, prefix, when)
-    return Job(route.role, route.backup, route.live, route.restore_acl, prefix, when)
+        recipe = Recipe(route.role, route.live_dsn, route.backup_dsn, None)
+        return Job(route.role, route.live, route.backup, None, prefix, when, recipe)
+    recipe = Recipe(route.role, route.backup_dsn, route.live_dsn, route.restore_acl)
+    return Job(route.role, route.backup, route.live, route.restore_acl, prefix, when, recipe)
 
 
 def execute(

@@ -1,7 +1,8 @@
 """Copy what differs from one side to the other, verified by checksum, in bounded memory, resumable.
 
 Both sides are listed page by page in key order and merged, so memory does not grow with the object count; at most
-``2 x workers`` copies are queued and each holds one part (:data:`~.connection.PART_SIZE`) at a time. An object is
+``2 x workers`` copies are queued and each holds one part (:data:`~.connection.PART_SIZE`) at a time. The copies
+run on threads of this process or of worker processes (:mod:`.copiers`). An object is
 unchanged when the target has it with the same size and checksum (or, where checksums cannot be compared, the same
 size and a copy newer than the source's). Every write is checksummed per request and the whole object's MD5 is
 compared with the source's; an interrupted run leaves no partial object, and running again copies only the rest.
@@ -9,17 +10,16 @@ compared with the source's; an interrupted run leaves no partial object, and run
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
 from divio_storage_infra.backup.connection import Connection
-from divio_storage_infra.backup.objects import CopyFailed, Entry, Side
+from divio_storage_infra.backup.copiers import Copier, ProcessCopier, ThreadCopier
+from divio_storage_infra.backup.job import Job, copy_one
+from divio_storage_infra.backup.objects import PLAIN_MD5, Entry
 
-_PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
 MAX_FAILURES_SHOWN = 20
 
 
@@ -50,25 +50,13 @@ class Counts:
         }
 
 
-@dataclass(frozen=True)
-class Job:
-    """One copy: from ``source`` to ``target``, under ``prefix``, as of ``when`` (None: the newest), with ``acl``."""
-
-    role: str
-    source: Side
-    target: Side
-    acl: str | None
-    prefix: str = ""
-    when: dt.datetime | None = None
-
-
 def unchanged(source: Entry, target: Entry | None) -> bool:
     """True when ``target`` already holds ``source``'s content."""
     if target is None or target.size != source.size:
         return False
     if source.etag and source.etag == target.etag:
         return True
-    if _PLAIN_MD5.match(source.etag) and _PLAIN_MD5.match(target.etag):
+    if PLAIN_MD5.match(source.etag) and PLAIN_MD5.match(target.etag):
         return False
     return target.modified >= source.modified
 
@@ -85,29 +73,11 @@ def differing(job: Job) -> Iterator[tuple[Entry, bool]]:
         yield entry, not unchanged(entry, match)
 
 
-def copy_one(job: Job, entry: Entry, connection: Connection) -> int:
-    """Copy one object and verify it; return its size. Raises CopyFailed when the copy does not match."""
-    copied = job.target.copy_within(job.source, entry, acl=job.acl)
-    if copied is not None:
-        # Inside the store: the bytes never left it; a single-part source's MD5 must still be the copy's.
-        if _PLAIN_MD5.match(entry.etag) and _PLAIN_MD5.match(copied) and copied != entry.etag:
-            raise CopyFailed(f"{entry.key}: MD5 of the copy differs from the source's")
-        return entry.size
-    content, chunks = job.source.read(entry, connection.part_size)
-    seen = 0
-
-    def counted() -> Iterator[bytes]:
-        nonlocal seen
-        for chunk in chunks:
-            seen += len(chunk)
-            yield chunk
-
-    digest = job.target.write(entry.key, content, counted(), size=entry.size, acl=job.acl)
-    if seen != entry.size:
-        raise CopyFailed(f"{entry.key}: read {seen} bytes, the listing said {entry.size} (changed while copied?)")
-    if _PLAIN_MD5.match(entry.etag) and digest != entry.etag:
-        raise CopyFailed(f"{entry.key}: MD5 of the copy differs from the source's")
-    return entry.size
+def copier_for(job: Job, connection: Connection, stop: threading.Event) -> Copier:
+    """Worker processes when the job can be rebuilt in them and more than one is asked for; threads otherwise."""
+    if job.recipe is not None and connection.processes > 1:
+        return ProcessCopier(job.recipe, connection)
+    return ThreadCopier(job, connection, copy_one)
 
 
 def run(
@@ -124,23 +94,19 @@ def run(
     """
     counts = Counts(role=job.role)
     inflight: set[Future[int]] = set()
-    keys: dict[Future[int], str] = {}
 
     def settle(done: set[Future[int]]) -> None:
         for future in done:
-            key = keys.pop(future)
             try:
                 counts.bytes += future.result()
                 counts.copied += 1
             except Exception as error:  # noqa: BLE001 - any failure of one object is counted and named, not fatal
                 counts.failed += 1
                 if len(counts.failures) < MAX_FAILURES_SHOWN:
-                    # A CopyFailed says why in words; another error by its type only (its text may quote a request).
-                    why = str(error) if isinstance(error, CopyFailed) else f"{key}: {type(error).__name__}"
-                    counts.failures.append(why)
+                    counts.failures.append(str(error))
             report(counts)
 
-    pool = ThreadPoolExecutor(max_workers=connection.workers, thread_name_prefix=f"copy-{job.role}")
+    copier = copier_for(job, connection, stop)
     try:
         for entry, needed in differing(job):
             counts.listed += 1
@@ -154,13 +120,11 @@ def run(
             if len(inflight) >= 2 * connection.workers:
                 done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
                 settle(done)
-            future = pool.submit(copy_one, job, entry, connection)
-            keys[future] = entry.key
-            inflight.add(future)
+            inflight.add(copier.submit(entry))
         settle(wait(inflight).done)
     except BaseException:
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        copier.close(abort=True)
         raise
-    pool.shutdown(wait=True)
+    copier.close(abort=False)
     return counts

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from divio_storage_infra.backup.connection import Connection
+from divio_storage_infra.backup.job import Job
 from divio_storage_infra.backup.objects import Content, CopyFailed, Entry, fixed_parts
-from divio_storage_infra.backup.sync import Job, run, unchanged
+from divio_storage_infra.backup.sync import run, unchanged
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 MD5_A, MD5_B = "0" * 32, "1" * 32
