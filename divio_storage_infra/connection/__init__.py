@@ -29,7 +29,7 @@ from __future__ import annotations
 from divio_storage_infra.connection.bodies import DEFAULT_MAX_BODY, BodyTooLarge
 from divio_storage_infra.connection.clients import container_client, http_session, s3_client, send_anonymous
 from divio_storage_infra.connection.cutoff import Cutoff, Window
-from divio_storage_infra.connection.failures import Failure, describe, find_cause, is_dropped, never_sent
+from divio_storage_infra.connection.failures import Failure, describe, failed_url, find_cause, is_dropped, never_sent
 from divio_storage_infra.connection.retry import Retrying, retry_after_seconds
 from divio_storage_infra.connection.settings import (
     CA_VARIABLES,
@@ -50,6 +50,7 @@ __all__ = [
     "Window",
     "container_client",
     "describe",
+    "failed_url",
     "find_cause",
     "http_session",
     "is_dropped",
