@@ -81,7 +81,10 @@ def dsns(args: argparse.Namespace) -> list[Any]:
     """The DSNs by role, as the operation wants them."""
     from divio_storage_infra.backup.operation import StoreDsns
 
-    read = {(role, kind): _read_dsn(args, stem, env, _what(role, kind)) for stem, env, role, kind in DSN_SOURCES}
+    read = {
+        (role, kind): _read_dsn(args, stem, env, f"DSN of the {role} store" + ("'s backup" if kind == "backup" else ""))
+        for stem, env, role, kind in DSN_SOURCES
+    }
     return [
         StoreDsns(
             role="public" if role == "public" else "private",
