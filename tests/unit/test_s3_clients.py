@@ -152,3 +152,34 @@ def test_backup_clients_do_not_validate_parameters_and_check_clients_do() -> Non
     seen: list[Any] = []
     answering(backup_client(), LISTING, seen).list_objects_v2(Bucket="unit-bucket", MaxKeys="5")
     assert len(seen) == 1 and "max-keys=5" in seen[0].url
+
+
+def test_what_a_side_is_built_from_travels_to_a_worker_process(tmp_path: Any) -> None:
+    """Worker processes rebuild their sides from (ParsedDsn, Connection): both pickle, with the settings (CA
+    bundle, proxies, timeouts) they were made with."""
+    import pickle
+
+    from support.faults import make_pki
+
+    from divio_storage_infra.backup.connection import backup_settings
+
+    pki = make_pki(tmp_path)
+    environ = {"SSL_CERT_FILE": str(pki.bundle), "HTTPS_PROXY": "http://127.0.0.1:3128"}
+    connection = Connection(settings=backup_settings(None, environ), workers=3)
+    parsed = parse_dsn(
+        s3_dsn(
+            bucket="unit-bucket",
+            endpoint_host="s3.eu-central-1.amazonaws.com",
+            access_key_id="AKIAUNITTESTKEY00001",
+            secret_access_key="unit/test+secret",
+            endpoint_url=ENDPOINT,
+        )
+    )
+    copied, parsed_copy = pickle.loads(pickle.dumps((connection, parsed)))
+    assert copied == connection and parsed_copy == parsed
+    assert copied.settings.ca_bundle == str(pki.bundle) and copied.settings.ca_source == "SSL_CERT_FILE"
+    assert copied.settings.proxies_for(ENDPOINT) == {"https": "http://127.0.0.1:3128"}
+    assert (copied.settings.connect_timeout, copied.settings.read_timeout) == (10.0, 60.0)
+    seen: list[Any] = []
+    answering(s3_side_client(parsed_copy, copied), LISTING, seen).list_objects_v2(Bucket="unit-bucket")
+    assert len(seen) == 1
