@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from divio_storage_infra.backup.connection import Connection, azure_container
+from divio_storage_infra.backup.connection import Connection, azure_side_client
 from divio_storage_infra.backup.objects import Content, CopyFailed, Entry
 from divio_storage_infra.core.dsn import ParsedDsn
 
@@ -29,7 +29,7 @@ class AzureSide:
     def __init__(self, parsed: ParsedDsn, connection: Connection, stop: threading.Event) -> None:
         self.identity = f"{parsed.account}/{parsed.container}"
         self.label = f"az:{self.identity}"
-        self._client: Any = azure_container(parsed, connection)
+        self._client: Any = azure_side_client(parsed, connection)
         self._stop = stop
 
     def marks(self) -> dict[str, str]:

@@ -1,35 +1,66 @@
-"""The one place where backup and restore build their SDK clients: CA bundle, proxies, retries and time bounds.
+"""How backup and restore reach stores: a ParsedDsn and the copy's knobs mapped onto the shared client factories.
 
-The CA bundle comes from ``--ca-bundle``, else ``AWS_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` (the
-first set); proxies from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY``, which both SDKs read themselves.
+CA bundle, proxies, retries (``Retry-After``, dropped keep-alive connections) and the words for TLS failures are
+:mod:`divio_storage_infra.connection`'s, as for ``check`` and ``bench``. What a bulk copy adds: a pool as large
+as the parallel copies, 8 MiB parts, a generous wait for the next bytes (a large part may take a while to be
+stored), no per-request parameter validation, no checksums beyond Content-MD5, no ``Expect: 100-continue``.
+
+Everything a side is built from (:class:`Connection`, its :class:`~divio_storage_infra.connection.ConnectionSettings`
+and the ParsedDsn) is plain frozen data: a worker process can rebuild its sides from them.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from divio_storage_infra.connection import (
+    ConnectionSettings,
+    Retrying,
+    container_client,
+    s3_client,
+    settings_from_environment,
+)
 from divio_storage_infra.core.dsn import ParsedDsn
 
-CA_ENV: tuple[str, ...] = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 DEFAULT_WORKERS = 16
+"""Objects copied in parallel by default (``--workers``)."""
 MAX_DEFAULT_PROCESSES = 4
 """The most worker processes copies are spread over by default (more CPUs than this rarely help one store)."""
 PART_SIZE = 8 * 1024 * 1024
 """Bytes per part of a large object (S3 multipart part, Azure block): the memory one copy holds at a time."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds backup and restore wait for a connection and its TLS handshake."""
+READ_TIMEOUT = 60.0
+"""Seconds backup and restore wait for the next bytes of an answer: storing an 8 MiB part may take a while."""
+POOL_SPARE = 4
+"""Connections kept beyond one per parallel copy (listings run beside the copies)."""
+
+
+def backup_settings(ca_bundle: str | None = None, environ: Mapping[str, str] | None = None) -> ConnectionSettings:
+    """The shared connection settings from ``--ca-bundle`` and the environment (CA variables, proxies; default:
+    ``os.environ``), with backup's timeouts; raises ConnectionSettingsError for an unusable CA bundle."""
+    return settings_from_environment(
+        ca_bundle=ca_bundle, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT, environ=environ
+    )
+
+
+_DEFAULT_SETTINGS = ConnectionSettings(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
 
 
 @dataclass(frozen=True)
 class Connection:
-    """How to reach stores: CA bundle path (None: the system's), seconds per request, attempts, parallel copies
-    (``workers``) and the processes they are spread over (``processes``; 1: threads of this process only)."""
+    """How a copy reaches its stores: the shared ``settings`` (CA bundle, proxies, timeouts, attempts), parallel
+    copies (``workers``), the processes they are spread over (``processes``; 1: threads of this process only) and
+    the bytes of one part.
 
-    ca_bundle: str | None = None
-    timeout: float = 60.0
-    attempts: int = 5
+    The default settings trust the SDKs' own CAs and read proxies when a client is made; a command builds them
+    with :func:`backup_settings`.
+    """
+
+    settings: ConnectionSettings = field(default_factory=lambda: _DEFAULT_SETTINGS)
     workers: int = DEFAULT_WORKERS
     part_size: int = PART_SIZE
     processes: int = 1
@@ -41,79 +72,45 @@ def default_processes() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_PROCESSES))
 
 
-def ca_bundle(option: str | None, environ: Mapping[str, str] | None = None) -> str | None:
-    """The CA bundle to trust: the option, else the first of :data:`CA_ENV` that is set, else None."""
-    if option:
-        return option
-    env = os.environ if environ is None else environ
-    return next((env[name] for name in CA_ENV if env.get(name)), None)
-
-
-@functools.cache
-def _session() -> Any:
-    """One boto3 session per process: its loader reads the S3 model and endpoint rules once for every client."""
-    import boto3
-
-    return boto3.session.Session()
-
-
-def s3_client(parsed: ParsedDsn, connection: Connection) -> Any:
+def s3_side_client(parsed: ParsedDsn, connection: Connection) -> Any:
     """A boto3 S3 client for the DSN's endpoint and key pair (the environment's chain without one)."""
-    from botocore import handlers
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=connection.timeout,
-        read_timeout=connection.timeout,
-        # Standard mode backs off on throttling and 5xx answers.
-        retries={"total_max_attempts": connection.attempts, "mode": "standard"},
+    endpoint = parsed.effective_endpoint_url
+    return s3_client(
+        connection.settings,
+        Retrying(connection.settings),
+        endpoint_url=endpoint,
+        proxy_url=endpoint,
+        region=parsed.region or "us-east-1",
+        access_key_id=parsed.access_key_id,
+        secret_access_key=parsed.secret,
         # Emulators on loopback have no virtual-hosted names.
-        s3={"addressing_style": "path" if parsed.endpoint_url else (parsed.addressing_style or "auto")},
+        addressing_style="path" if parsed.endpoint_url else (parsed.addressing_style or "auto"),
         signature_version=parsed.auth or "s3v4",
-        max_pool_connections=connection.workers + 4,
-        # Content-MD5 is what we verify with; CRC trailers are not understood by every S3-compatible provider.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
+        max_pool_connections=connection.workers + POOL_SPARE,
         # Every parameter is built by this package, never taken from input as is; validating them costs CPU on
         # every request (a tenth of a small copy's).
         parameter_validation=False,
+        # Content-MD5 is what copies are verified with; CRC trailers are not understood by every S3-compatible
+        # provider.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        expect_continue=False,
     )
-    # Credentials are per client (passed below), so sharing the session shares no key between stores.
-    client = _session().client(
-        "s3",
-        endpoint_url=parsed.effective_endpoint_url,
-        region_name=parsed.region or "us-east-1",
-        aws_access_key_id=parsed.access_key_id,
-        aws_secret_access_key=parsed.secret,
-        config=config,
-        verify=ca_bundle(None) if connection.ca_bundle is None else connection.ca_bundle,
-    )
-    # "Expect: 100-continue" makes each upload wait up to a second for a server that never answers it (SeaweedFS
-    # and others); a refused upload costs at most one part (8 MiB) of bandwidth without it.
-    client.meta.events.unregister("before-call.s3", handlers.add_expect_header)
-    return client
 
 
-def azure_container(parsed: ParsedDsn, connection: Connection) -> Any:
+def azure_side_client(parsed: ParsedDsn, connection: Connection) -> Any:
     """An azure-storage-blob ContainerClient for the DSN's container, with its account key or SAS."""
-    from azure.storage.blob import ContainerClient
-
     credential: Any = None
     if parsed.account_key is not None:
         credential = {"account_name": str(parsed.account), "account_key": parsed.account_key}
     elif parsed.sas_token is not None:
         credential = parsed.sas_token
-    bundle = connection.ca_bundle or ca_bundle(None)
-    return ContainerClient(
-        parsed.effective_endpoint_url.rstrip("/"),
-        str(parsed.container),
+    return container_client(
+        connection.settings,
+        Retrying(connection.settings),
+        endpoint=parsed.effective_endpoint_url.rstrip("/"),
+        container=str(parsed.container),
         credential=credential,
-        connection_timeout=connection.timeout,
-        read_timeout=connection.timeout,
-        retry_total=connection.attempts - 1,
-        connection_verify=bundle if bundle else True,
-        max_single_put_size=PART_SIZE,
-        max_block_size=PART_SIZE,
-        max_chunk_get_size=PART_SIZE,
-        max_single_get_size=PART_SIZE,
+        pool=connection.workers + POOL_SPARE,
+        part_size=connection.part_size,
     )

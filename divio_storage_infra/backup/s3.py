@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from divio_storage_infra.backup.connection import Connection, s3_client
+from divio_storage_infra.backup.connection import Connection, s3_side_client
 from divio_storage_infra.backup.objects import Content, CopyFailed, Entry, fixed_parts
 from divio_storage_infra.core.dsn import ParsedDsn
 
@@ -25,7 +25,7 @@ class S3Side:
         self.identity = str(parsed.bucket)
         self.label = f"s3:{self.identity}"
         self._root = parsed.location.strip("/") + "/" if parsed.location.strip("/") else ""
-        self._client = s3_client(parsed, connection)
+        self._client = s3_side_client(parsed, connection)
         # Who this side talks to and as whom: two sides that agree can copy inside the store (CopyObject).
         self._reach = (parsed.effective_endpoint_url, parsed.access_key_id, parsed.secret, parsed.region)
         self._stop = stop

@@ -25,14 +25,12 @@ from typing import TYPE_CHECKING, Any
 from divio_storage_infra.cli.check import (
     DEFAULT_ENV,
     PRIVATE_ENV,
-    _dsn_from,
     _parse,
     _seconds,
-    add_ca_bundle,
     internal_error,
 )
 from divio_storage_infra.cli.errors import UsageError
-from divio_storage_infra.cli.options import TEXT, add_format_option, whole_number
+from divio_storage_infra.cli.options import TEXT, add_ca_bundle, add_format_option, read_dsn, whole_number
 from divio_storage_infra.core.dsn import DsnError
 
 if TYPE_CHECKING:
@@ -138,12 +136,12 @@ def _chosen_dsn(args: argparse.Namespace) -> tuple[str, str]:
     if private and (args.dsn is not None or args.dsn_env is not None):
         raise UsageError("give the public store's DSN (--dsn / --dsn-env) or the private one's, not both")
     if private:
-        dsn = _dsn_from("--private-dsn", args.private_dsn, "--private-dsn-env", args.private_dsn_env, PRIVATE_ENV)
-        return str(dsn), "--private-dsn" if args.private_dsn is not None else "the private store's DSN"
-    dsn = _dsn_from("--dsn", args.dsn, "--dsn-env", args.dsn_env, DEFAULT_ENV)
-    if dsn is None:
+        given = read_dsn(args, "--private-dsn", default_env=PRIVATE_ENV, required=True)
+        return given.text, "--private-dsn" if args.private_dsn is not None else "the private store's DSN"
+    found = read_dsn(args, "--dsn", default_env=DEFAULT_ENV)
+    if found is None:
         raise DsnError.one("--dsn", None, f"give --dsn or --dsn-env, or set {DEFAULT_ENV} in the environment")
-    return dsn, "--dsn" if args.dsn is not None else "the store's DSN"
+    return found.text, "--dsn" if args.dsn is not None else "the store's DSN"
 
 
 def run(args: argparse.Namespace) -> int:

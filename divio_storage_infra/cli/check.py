@@ -32,13 +32,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from divio_storage_infra.cli.errors import UsageError
-from divio_storage_infra.cli.options import TEXT, add_format_option
+from divio_storage_infra.cli.options import TEXT, add_ca_bundle, add_format_option, read_dsn
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
 from divio_storage_infra.core.rules import check_origin
 from divio_storage_infra.core.sas import WARN_DAYS, assess, token_expiry
@@ -140,16 +139,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser, (TEXT, "json"), "text for people, json for tools", aliases={"table": TEXT})
 
 
-def add_ca_bundle(parser: argparse.ArgumentParser) -> None:
-    """Add ``--ca-bundle`` (shared with ``bench``)."""
-    parser.add_argument(
-        "--ca-bundle",
-        metavar="FILE",
-        help="PEM file of the CAs to trust for every request (default: $AWS_CA_BUNDLE, $REQUESTS_CA_BUNDLE or "
-        "$SSL_CERT_FILE, the first set; else the SDKs' own CAs)",
-    )
-
-
 def internal_error(error: BaseException, redact: Callable[[str], str]) -> str:
     """The one line printed for an unexpected failure (exit status 3): its kind and message, secrets masked."""
     text = " ".join(f"{type(error).__name__}: {error}".split())
@@ -181,21 +170,6 @@ def sas_expiry_probe(parsed: ParsedDsn, role: Role, warn_days: int, now: dt.date
     return ProbeResult(role, "sas-expiry", "pass", state.sentence())
 
 
-def _dsn_from(option: str, given: str | None, env_option: str, env_name: str | None, default_env: str) -> str | None:
-    """The DSN given as an option, else from the named (or default) environment variable, else None."""
-    if given is not None and env_name is not None:
-        raise UsageError(f"give {option} or {env_option}, not both")
-    if given is not None:
-        return given
-    value = os.environ.get(env_name or default_env, "")
-    if value.strip():
-        return value
-    if env_name is not None:
-        shown = "".join(char for char in env_name if char.isprintable())[:60]
-        raise UsageError(f"environment variable {shown} (named by {env_option}) is not set (or empty)")
-    return None
-
-
 def _parse(dsn: str, where: str) -> ParsedDsn:
     try:
         return parse_dsn(dsn)
@@ -205,8 +179,10 @@ def _parse(dsn: str, where: str) -> ParsedDsn:
 
 def run(args: argparse.Namespace) -> int:
     """Probe the stores, print the report; 0 when every probe passed, 1 otherwise (DsnError for bad input)."""
-    public_dsn = _dsn_from("--dsn", args.dsn, "--dsn-env", args.dsn_env, DEFAULT_ENV)
-    private_dsn = _dsn_from("--private-dsn", args.private_dsn, "--private-dsn-env", args.private_dsn_env, PRIVATE_ENV)
+    public = read_dsn(args, "--dsn", default_env=DEFAULT_ENV)
+    private = read_dsn(args, "--private-dsn", default_env=PRIVATE_ENV)
+    public_dsn = None if public is None else public.text
+    private_dsn = None if private is None else private.text
     if public_dsn is None and private_dsn is None:
         raise UsageError(
             f"no DSN: environment variables {DEFAULT_ENV} and {PRIVATE_ENV} are not set (or empty); set one or "

@@ -24,7 +24,7 @@ from divio_storage_infra.cli.options import (
     add_dsn_options,
     add_format_option,
     deprecated,
-    dsn_from,
+    read_dsn,
 )
 from divio_storage_infra.core.clouds import capabilities
 from divio_storage_infra.core.dsn import MASK, DsnError, ParsedDsn, parse_dsn
@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
         if args.dsn is not None:
             raise UsageError("give the DSN once: with --dsn (the positional DSN is deprecated)")
         args.dsn = args.legacy_dsn
-    dsn = dsn_from(args.dsn, args.dsn_env, option="--dsn", default_env=DEFAULT_ENV, required=True)
-    parsed = parse_dsn(str(dsn))
-    private = _read_private(args.private_dsn, args.private_dsn_env)
+    dsn = read_dsn(args, "--dsn", default_env=DEFAULT_ENV, required=True)
+    parsed = parse_dsn(dsn.text)
+    private = _read_private(args)
     on_command_line = (args.dsn is not None and parsed.has_credentials) or (
         args.private_dsn is not None and private is not None and private.has_credentials
     )
@@ -72,13 +72,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_private(given: str | None, env: str | None) -> ParsedDsn | None:
+def _read_private(args: argparse.Namespace) -> ParsedDsn | None:
     """The private store's DSN from ``--private-dsn`` or ``--private-dsn-env NAME``, parsed; None without either."""
-    value = dsn_from(given, env, option="--private-dsn", default_env=None, what="private DSN")
-    if value is None:
+    given = read_dsn(args, "--private-dsn", default_env=None, what="private DSN")
+    if given is None:
         return None
     try:
-        return parse_dsn(value)
+        return parse_dsn(given.text)
     except DsnError as error:
         raise DsnError(error.problems, context="the private store's DSN") from None
 

@@ -9,7 +9,8 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 from divio_storage_infra.cli.errors import UsageError
 from divio_storage_infra.core.errors import excerpt
@@ -52,7 +53,7 @@ class DeprecatedOption(argparse.Action):
 
 def add_dsn_options(parser: argparse.ArgumentParser, *, store: str = "the store", private: bool = False) -> None:
     """``--dsn``/``--dsn-env`` and, with ``private``, ``--private-dsn``/``--private-dsn-env``: the same options on
-    every command that reads a DSN (read them with :func:`dsn_from`)."""
+    every command that reads a DSN (read them with :func:`read_dsn`)."""
     parser.add_argument("--dsn", metavar="DSN", help=f"{store}'s DSN; prefer --dsn-env (default: ${DEFAULT_ENV})")
     parser.add_argument(
         "--dsn-env",
@@ -71,29 +72,53 @@ def add_dsn_options(parser: argparse.ArgumentParser, *, store: str = "the store"
         )
 
 
-def dsn_from(
-    given: str | None,
-    env_name: str | None,
-    *,
+@dataclass(frozen=True)
+class GivenDsn:
+    """A DSN as given: its ``text``, and its ``source`` for messages (``--dsn``, or ``$NAME`` of its variable)."""
+
+    text: str
+    source: str
+
+
+@overload
+def read_dsn(
+    args: argparse.Namespace, option: str, *, default_env: str | None, what: str = ..., required: Literal[True]
+) -> GivenDsn: ...
+
+
+@overload
+def read_dsn(
+    args: argparse.Namespace, option: str, *, default_env: str | None, what: str = ..., required: bool = ...
+) -> GivenDsn | None: ...
+
+
+def read_dsn(
+    args: argparse.Namespace,
     option: str,
+    *,
     default_env: str | None,
     what: str = "DSN",
     required: bool = False,
-) -> str | None:
-    """A DSN from ``--<option>``, else the variable ``--<option>-env`` names, else ``default_env``.
+) -> GivenDsn | None:
+    """The one DSN reader of every command: ``--<option>``'s value, else the variable ``--<option>-env`` names,
+    else ``default_env`` (``option`` as ``"--dsn"``; ``args`` has its value and its ``_env`` partner).
 
-    None when nothing is set and the DSN is not ``required``; a UsageError (``no <what>: ...``, saying what to do)
-    when a named variable is empty or a required DSN is missing.
+    None when nothing is set and the DSN is not ``required``; a UsageError (``no <what>: ...``, saying what to do,
+    naming the option or the variable, never the value) when both are given, a named variable is empty or a
+    required DSN is missing.
     """
+    attr = option.lstrip("-").replace("-", "_")
+    given: str | None = getattr(args, attr, None)
+    env_name: str | None = getattr(args, f"{attr}_env", None)
     env_option = f"{option}-env"
     if given is not None and env_name is not None:
         raise UsageError(f"give {option} or {env_option}, not both")
     if given is not None:
-        return given
+        return GivenDsn(given, option)
     name = env_name or default_env
     value = os.environ.get(name, "") if name else ""
-    if value.strip():
-        return value
+    if name and value.strip():
+        return GivenDsn(value, f"${shown_name(name)}")
     if env_name is not None:
         raise UsageError(
             f"no {what}: environment variable {shown_name(env_name)} (named by {env_option}) is not set (or empty); "
@@ -109,6 +134,17 @@ def shown_name(name: str) -> str:
     """A variable name as given, fit to print (bounded, no control characters)."""
     cleaned = "".join(char for char in name if char.isprintable())
     return cleaned if len(cleaned) <= _NAME_MAX else cleaned[: _NAME_MAX - 3] + "..."
+
+
+def add_ca_bundle(parser: argparse.ArgumentParser) -> None:
+    """Add ``--ca-bundle``, the same on every command that talks to a store (read by
+    :func:`divio_storage_infra.connection.settings_from_environment`)."""
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="PEM file of the CAs to trust for every request (default: $AWS_CA_BUNDLE, $REQUESTS_CA_BUNDLE or "
+        "$SSL_CERT_FILE, the first set; else the SDKs' own CAs)",
+    )
 
 
 def add_format_option(

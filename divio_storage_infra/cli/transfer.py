@@ -9,8 +9,8 @@ the wrong store), 3 internal error (one line), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
-import os
 import sys
 import threading
 import time
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from divio_storage_infra.cli.errors import UsageError
-from divio_storage_infra.cli.options import whole_number
+from divio_storage_infra.cli.options import add_ca_bundle, read_dsn, whole_number
 from divio_storage_infra.core.dsn import DsnError, ParsedDsn, parse_dsn
 from divio_storage_infra.core.masking import SecretMask
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from divio_storage_infra.backup.objects import Entry
     from divio_storage_infra.backup.operation import Direction
     from divio_storage_infra.backup.sync import Counts
+    from divio_storage_infra.connection import ConnectionSettings
 
 # (option stem, default environment variable, role, live or backup)
 DSN_SOURCES: tuple[tuple[str, str, str, str], ...] = (
@@ -44,21 +45,20 @@ def _prefix(value: str) -> str:
     return value
 
 
+def _what(role: str, kind: str) -> str:
+    return f"the {role} store's {'backup ' if kind == 'backup' else ''}DSN"
+
+
 def configure_common(parser: argparse.ArgumentParser) -> None:
     """Add the options ``backup`` and ``restore`` share."""
     for stem, env, role, kind in DSN_SOURCES:
-        what = f"the {role} store's {'backup ' if kind == 'backup' else ''}DSN"
+        what = _what(role, kind)
         parser.add_argument(f"--{stem}", metavar="DSN", help=f"{what} (default: ${env})")
         parser.add_argument(f"--{stem}-env", metavar="NAME", help=f"read {what} from environment variable NAME ({env})")
     parser.add_argument("--prefix", default="", type=_prefix, help="only objects whose key starts with PREFIX")
     parser.add_argument("--dry-run", action="store_true", help="list what would be copied; copy nothing")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="the report on stdout")
-    parser.add_argument(
-        "--ca-bundle",
-        metavar="FILE",
-        help="CA certificates to trust (default: $AWS_CA_BUNDLE, "
-        "$REQUESTS_CA_BUNDLE or $SSL_CERT_FILE, else the system's)",
-    )
+    add_ca_bundle(parser)
     parser.add_argument(
         "--workers",
         type=whole_number(1, 64, "parallel copies"),
@@ -74,26 +74,24 @@ def configure_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_dsn(args: argparse.Namespace, stem: str, env: str) -> tuple[ParsedDsn | None, str]:
-    attr = stem.replace("-", "_")
-    value: str | None = getattr(args, attr)
-    name = f"--{stem}"
-    if value is None:
-        env_name = getattr(args, f"{attr}_env") or env
-        value, name = os.environ.get(env_name) or None, f"${env_name}"
-    if value is None:
-        return None, name
+def _read_dsn(args: argparse.Namespace, stem: str, env: str, what: str) -> tuple[ParsedDsn | None, str]:
+    given = read_dsn(args, f"--{stem}", default_env=env, what=what)
+    if given is None:
+        return None, f"${env}"
     try:
-        return parse_dsn(value), name
+        return parse_dsn(given.text), given.source
     except DsnError as error:
-        raise UsageError(f"{name}: {error}") from None
+        raise UsageError(f"{given.source}: {error}") from None
 
 
 def dsns(args: argparse.Namespace) -> list[Any]:
     """The DSNs by role, as the operation wants them."""
     from divio_storage_infra.backup.operation import StoreDsns
 
-    read = {(role, kind): _read_dsn(args, stem, env) for stem, env, role, kind in DSN_SOURCES}
+    read = {
+        (role, kind): _read_dsn(args, stem, env, f"DSN of the {role} store" + ("'s backup" if kind == "backup" else ""))
+        for stem, env, role, kind in DSN_SOURCES
+    }
     return [
         StoreDsns(
             role="public" if role == "public" else "private",
@@ -104,6 +102,18 @@ def dsns(args: argparse.Namespace) -> list[Any]:
         )
         for role in ("public", "private")
     ]
+
+
+def failure_words(error: BaseException, settings: ConnectionSettings, redact: Callable[[str], str]) -> str:
+    """One line for a failure that ended the run: the shared words for a failure on the way to a store (an
+    untrusted or expired certificate, a proxy, a dropped connection...), else the error's kind and message;
+    ``redact`` masks secrets before the line is cut to 400 characters."""
+    from divio_storage_infra.connection import describe, failed_url
+
+    url = failed_url(error)
+    failure = describe(error, url=url, settings=settings) if url is not None else None
+    text = failure.words if failure is not None else f"{type(error).__name__}: {error}"
+    return " ".join(redact(text).split())[:400]
 
 
 def _progress(verb: str) -> Callable[[Counts], None]:
@@ -127,13 +137,14 @@ def _line(counts: Counts) -> str:
 
 def transfer(direction: Direction, args: argparse.Namespace, when: Any = None) -> int:
     """Run ``direction`` with the parsed arguments; print the report; the exit status."""
-    from divio_storage_infra.backup.connection import Connection, ca_bundle, default_processes
+    from divio_storage_infra.backup.connection import Connection, backup_settings, default_processes
     from divio_storage_infra.backup.identity import WrongPlace
     from divio_storage_infra.backup.operation import execute, routes
 
     stop = threading.Event()
+    # An unusable CA bundle is bad input (exit 2, naming the option or variable), before any DSN is read.
     processes = min(args.processes or default_processes(), args.workers)
-    connection = Connection(ca_bundle=ca_bundle(args.ca_bundle), workers=args.workers, processes=processes)
+    connection = Connection(settings=backup_settings(args.ca_bundle), workers=args.workers, processes=processes)
     verb = "backed up" if direction == "backup" else "restored"
 
     def listed(role: str, entry: Entry) -> None:
@@ -148,6 +159,7 @@ def transfer(direction: Direction, args: argparse.Namespace, when: Any = None) -
                 if parsed is not None:
                     for secret in (parsed.secret, parsed.account_key, parsed.sas_token):
                         mask.add(secret)
+                        mask.add(base64.b64encode(secret.encode()).decode() if secret else None)
         planned = routes(given, connection, stop)
         counts = execute(
             direction,
@@ -165,8 +177,7 @@ def transfer(direction: Direction, args: argparse.Namespace, when: Any = None) -
     except (UsageError, KeyboardInterrupt):
         raise
     except Exception as error:  # noqa: BLE001 - one line, never a traceback, secrets masked
-        detail = " ".join(mask(str(error)).split())[:300]
-        print(f"error: {direction} failed: {type(error).__name__}: {detail}", file=sys.stderr)
+        print(f"error: {direction} failed: {failure_words(error, connection.settings, mask)}", file=sys.stderr)
         return 3
     for item in counts:
         print(f"{verb} {item.role}: {_line(item)}", file=sys.stderr)

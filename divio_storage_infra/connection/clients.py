@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from divio_storage_infra.connection.bodies import BlockSendingAdapter, BufferedBody, CappedAdapter, read_capped
 from divio_storage_infra.connection.failures import is_dropped
 from divio_storage_infra.connection.retry import Retrying, retry_after_seconds
+from divio_storage_infra.connection.session import new_client
 from divio_storage_infra.connection.settings import ConnectionSettings
 
 
@@ -95,11 +96,21 @@ def s3_client(
     signature_version: str = "s3v4",
     max_pool_connections: int = 10,
     max_body: int | None = None,
+    parameter_validation: bool = True,
+    request_checksum_calculation: str | None = None,
+    response_checksum_validation: str | None = None,
+    expect_continue: bool = True,
 ) -> Any:
     """A boto3 S3 client on botocore's own transport with the settings (``proxy_url``: the URL whose proxy it
     uses, the endpoint's); one attempt per botocore's retry mode, retries by ``retrying`` (which reads
-    ``Retry-After``)."""
-    import boto3
+    ``Retry-After``), from the process's one session (:func:`.session.new_client`).
+
+    For bulk copies (``backup``): ``parameter_validation=False`` skips botocore's check of each request's
+    parameters (the caller builds them all); ``request_checksum_calculation`` / ``response_checksum_validation``
+    (``"when_required"``: none beyond Content-MD5; None: botocore's default); ``expect_continue=False`` sends
+    uploads without ``Expect: 100-continue``.
+    """
+    from botocore import handlers
     from botocore.config import Config
 
     proxies = settings.proxies_for(proxy_url)
@@ -113,8 +124,11 @@ def s3_client(
         proxies=proxies,
         max_pool_connections=max_pool_connections,
         tcp_keepalive=True,
+        parameter_validation=parameter_validation,
+        request_checksum_calculation=request_checksum_calculation,
+        response_checksum_validation=response_checksum_validation,
     )
-    client: Any = boto3.session.Session().client(
+    client: Any = new_client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,
@@ -124,6 +138,10 @@ def s3_client(
         config=config,
     )
     client.meta.events.register("needs-retry.s3", retrying.botocore_handler())
+    if not expect_continue:
+        # "Expect: 100-continue" makes each upload wait up to a second for a server that never answers it
+        # (SeaweedFS and others); without it a refused upload costs at most one part of bandwidth.
+        client.meta.events.unregister("before-call.s3", handlers.add_expect_header)
     if max_body is not None:
         client.meta.events.register("before-send.s3", _capped_sender(settings, proxies, max_body, max_pool_connections))
     return client
@@ -166,9 +184,12 @@ def container_client(
     credential: Any,
     max_body: int | None = None,
     pool: int = 10,
+    part_size: int | None = None,
 ) -> Any:
     """An azure-storage-blob ``ContainerClient`` on azure-core's requests transport with the settings (its
-    session from :func:`http_session`, so no ``.netrc`` replaces the shared key) and ``retrying``'s policy."""
+    session from :func:`http_session`, so no ``.netrc`` replaces the shared key) and ``retrying``'s policy;
+    ``part_size``: bytes of one staged block, of the largest single-request upload and of each ranged download
+    (None: the SDK's defaults)."""
     from azure.core.pipeline.transport import RequestsTransport
     from azure.storage.blob import ContainerClient
 
@@ -180,6 +201,14 @@ def container_client(
         read_timeout=settings.read_timeout,
         connection_verify=settings.verify,
     )
+    sizes: dict[str, Any] = {}
+    if part_size is not None:
+        sizes = {
+            "max_block_size": part_size,
+            "max_single_put_size": part_size,
+            "max_chunk_get_size": part_size,
+            "max_single_get_size": part_size,
+        }
     return ContainerClient(
         endpoint,
         container,
@@ -188,4 +217,5 @@ def container_client(
         retry_policy=retrying.azure_policy(),
         connection_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        **sizes,
     )

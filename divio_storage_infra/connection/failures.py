@@ -88,6 +88,19 @@ def is_dropped(error: BaseException) -> bool:
     return "RemoteDisconnected" in text or "Connection reset by peer" in text
 
 
+def failed_url(error: BaseException) -> str | None:
+    """``scheme://host:port`` of the request ``error`` came from, as the SDK's error names it (botocore's
+    ``endpoint_url``, requests' request); None when no layer names it. Path and query (a SAS) are left out."""
+    for cause in causes(error):
+        kwargs = getattr(cause, "kwargs", None)
+        url = kwargs.get("endpoint_url") if isinstance(kwargs, dict) else None
+        url = url or getattr(getattr(cause, "request", None), "url", None)
+        if isinstance(url, str) and "://" in url:
+            parts = urlsplit(url)
+            return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return None
+
+
 def never_sent(error: BaseException) -> bool:
     """True when the request cannot have reached the server: no connection, no TLS session, or no proxy tunnel
     was made (so nothing it would have written can exist)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from divio_storage_infra.connection.session import new_client
 from divio_storage_infra.localstores.azurite import ACCOUNT, ACCOUNT_KEY
 
 
@@ -21,8 +22,8 @@ def s3_client(
     service: str = "s3",
     verify: str | bool | None = None,
 ) -> Any:
-    """A boto3 client for ``service`` at ``url`` (path-style S3, one attempt, 5 s to connect, 20 s to read)."""
-    import boto3
+    """A boto3 client for ``service`` at ``url`` (path-style S3, one attempt, 5 s to connect, 20 s to read), from the
+    process's one session (:func:`divio_storage_infra.connection.session.new_client`)."""
     from botocore.config import Config
 
     config = Config(
@@ -31,7 +32,7 @@ def s3_client(
         retries={"total_max_attempts": 1, "mode": "standard"},
         s3={"addressing_style": "path"},
     )
-    return boto3.session.Session().client(
+    return new_client(
         service,
         endpoint_url=url,
         region_name=region,

@@ -25,7 +25,7 @@ import requests
 from support.backups import declare
 from support.emulators import SEAWEEDFS_KEY, Emulator, s3_client, s3_target
 
-from divio_storage_infra.backup.connection import Connection
+from divio_storage_infra.backup.connection import Connection, backup_settings
 from divio_storage_infra.backup.operation import StoreDsns, execute, routes
 from divio_storage_infra.cli.main import main
 from divio_storage_infra.core import naming
@@ -277,7 +277,7 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
 
     # Ctrl-C reaches the main thread while copies are in flight: queued ones are dropped, running ones end.
     stop = threading.Event()
-    connection = Connection(workers=4, processes=processes)
+    connection = Connection(settings=backup_settings(), workers=4, processes=processes)
     given = [
         StoreDsns("public", parse_dsn(site.dsns[ENV[0]]), parse_dsn(site.dsns[ENV[2]]), ENV[0], ENV[2]),
         StoreDsns("private", parse_dsn(site.dsns[ENV[1]]), parse_dsn(site.dsns[ENV[3]]), ENV[1], ENV[3]),
@@ -320,7 +320,7 @@ def test_a_copy_process_that_dies_fails_its_copies_and_the_run_resumes(
     fill(site, 60, large=False)
     _environ(monkeypatch, site.dsns)
     stop = threading.Event()
-    connection = Connection(workers=4, processes=2)
+    connection = Connection(settings=backup_settings(), workers=4, processes=2)
     given = [StoreDsns("public", parse_dsn(site.dsns[ENV[0]]), parse_dsn(site.dsns[ENV[2]]), ENV[0], ENV[2])]
     workers: set[int] = set()
 

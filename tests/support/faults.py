@@ -30,6 +30,7 @@ import trustme
 
 CERT_KINDS = ("good", "expired", "wrong-host", "untrusted")
 _HEAD_LIMIT = 64 * 1024
+_LOGGING = threading.Lock()
 
 
 @dataclass
@@ -86,6 +87,8 @@ class Relay:
     log: list[str] = field(default_factory=list)
     """Each request as ``"METHOD path"``, plus ``" [authorization SCHEME]"`` when it carried an Authorization
     header (``SCHEME``: its first word, e.g. ``SharedKey``, ``Basic``, ``AWS4-HMAC-SHA256``)."""
+    times: list[float] = field(default_factory=list)
+    """When each request of ``log`` arrived (``time.monotonic()``, this process's clock)."""
     throttled: int = 0
     """How many requests were answered 503 instead of being forwarded."""
     dropped: int = 0
@@ -269,7 +272,9 @@ def _exchange(client: socket.socket, faults: _Faults, relay: Relay, stop: _Stop)
             body = reader.body(fields, until_close=False)
             method, path = [*request_line.split(" "), "", ""][:2]
             scheme = fields["authorization"].split(" ")[0] if "authorization" in fields else ""
-            relay.log.append(f"{method} {path}" + (f" [authorization {scheme}]" if scheme else ""))
+            with _LOGGING:  # one entry in both lists at a time: times[i] is when log[i] arrived
+                relay.times.append(time.monotonic())
+                relay.log.append(f"{method} {path}" + (f" [authorization {scheme}]" if scheme else ""))
             if method == "OPTIONS" and faults.preflight_status is not None:
                 status = f"{faults.preflight_status} Whatever".encode()
                 client.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n")
