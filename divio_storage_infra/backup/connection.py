@@ -11,7 +11,6 @@ and the ParsedDsn) is plain frozen data: a worker process can rebuild its sides 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +26,6 @@ from divio_storage_infra.core.dsn import ParsedDsn
 
 DEFAULT_WORKERS = 16
 """Objects copied in parallel by default (``--workers``)."""
-MAX_DEFAULT_PROCESSES = 4
-"""The most worker processes copies are spread over by default (more CPUs than this rarely help one store)."""
 PART_SIZE = 8 * 1024 * 1024
 """Bytes per part of a large object (S3 multipart part, Azure block): the memory one copy holds at a time."""
 CONNECT_TIMEOUT = 10.0
@@ -53,8 +50,7 @@ _DEFAULT_SETTINGS = ConnectionSettings(connect_timeout=CONNECT_TIMEOUT, read_tim
 @dataclass(frozen=True)
 class Connection:
     """How a copy reaches its stores: the shared ``settings`` (CA bundle, proxies, timeouts, attempts), parallel
-    copies (``workers``), the processes they are spread over (``processes``; 1: threads of this process only) and
-    the bytes of one part.
+    copies and the bytes of one part.
 
     The default settings trust the SDKs' own CAs and read proxies when a client is made; a command builds them
     with :func:`backup_settings`.
@@ -63,13 +59,6 @@ class Connection:
     settings: ConnectionSettings = field(default_factory=lambda: _DEFAULT_SETTINGS)
     workers: int = DEFAULT_WORKERS
     part_size: int = PART_SIZE
-    processes: int = 1
-
-
-def default_processes() -> int:
-    """Processes copies are spread over by default: the CPUs this process may run on, at most
-    :data:`MAX_DEFAULT_PROCESSES`."""
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_PROCESSES))
 
 
 def s3_side_client(parsed: ParsedDsn, connection: Connection) -> Any:

@@ -22,13 +22,12 @@ class WrongPlace(Exception):
 
 @dataclass(frozen=True)
 class Route:
-    """One store and its backup: role, the live side and DSN, the backup side and DSN."""
+    """One store and its backup: role, the live side and DSN, the backup side."""
 
     role: StoreRole
     live: Side
     live_dsn: ParsedDsn
     backup: Side
-    backup_dsn: ParsedDsn
 
     @property
     def restore_acl(self) -> str | None:

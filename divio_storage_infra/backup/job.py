@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from divio_storage_infra.backup.connection import Connection
 from divio_storage_infra.backup.objects import PLAIN_MD5, CopyFailed, Entry, Side
-from divio_storage_infra.core.dsn import ParsedDsn
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """What a worker process needs to build a job's sides again: the role, both DSNs and the ACL (the DSNs travel
-    to the worker through its pipe, never on a command line or in an environment)."""
-
-    role: str
-    source: ParsedDsn
-    target: ParsedDsn
-    acl: str | None
-
-    def job(self, connection: Connection, stop: threading.Event) -> Job:
-        """The job with sides of its own (clients are never shared between processes)."""
-        from divio_storage_infra.backup.sides import side
-
-        return Job(self.role, side(self.source, connection, stop), side(self.target, connection, stop), self.acl)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One copy: from ``source`` to ``target``, under ``prefix``, as of ``when`` (None: the newest), with ``acl``;
-    ``recipe`` lets worker processes build the same sides (None: copies stay in this process)."""
+    """One copy: from ``source`` to ``target``, under ``prefix``, as of ``when`` (None: the newest), with ``acl``."""
 
     role: str
     source: Side
@@ -40,7 +20,6 @@ class Job:
     acl: str | None
     prefix: str = ""
     when: dt.datetime | None = None
-    recipe: Recipe | None = None
 
 
 def copy_one(job: Job, entry: Entry, connection: Connection) -> int:

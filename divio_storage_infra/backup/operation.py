@@ -14,7 +14,7 @@ from typing import Literal
 
 from divio_storage_infra.backup.connection import Connection
 from divio_storage_infra.backup.identity import Route, WrongPlace, check_route
-from divio_storage_infra.backup.job import Job, Recipe
+from divio_storage_infra.backup.job import Job
 from divio_storage_infra.backup.objects import Entry
 from divio_storage_infra.backup.sides import side
 from divio_storage_infra.backup.sync import Counts, run
@@ -53,7 +53,6 @@ def routes(given: list[StoreDsns], connection: Connection, stop: threading.Event
             live=side(dsns.live, connection, stop),
             live_dsn=dsns.live,
             backup=side(dsns.backup, connection, stop),
-            backup_dsn=dsns.backup,
         )
         check_route(route, dsns.live_name)
         out.append(route)
@@ -69,10 +68,8 @@ def job(route: Route, direction: Direction, prefix: str, when: dt.datetime | Non
     """The copy of ``route`` in ``direction``: into the backup never with an ACL, into the store with its own."""
     if direction == "backup":
         # The backup is never public: objects go in without an ACL (private, or the bucket owner's).
-        recipe = Recipe(route.role, route.live_dsn, route.backup_dsn, None)
-        return Job(route.role, route.live, route.backup, None, prefix, when, recipe)
-    recipe = Recipe(route.role, route.backup_dsn, route.live_dsn, route.restore_acl)
-    return Job(route.role, route.backup, route.live, route.restore_acl, prefix, when, recipe)
+        return Job(route.role, route.live, route.backup, None, prefix, when)
+    return Job(route.role, route.backup, route.live, route.restore_acl, prefix, when)
 
 
 def execute(

@@ -1,8 +1,7 @@
 """Copy what differs from one side to the other, verified by checksum, in bounded memory, resumable.
 
 Both sides are listed page by page in key order and merged, so memory does not grow with the object count; at most
-``2 x workers`` copies are queued and each holds one part (:data:`~.connection.PART_SIZE`) at a time. The copies
-run on threads of this process or of worker processes (:mod:`.copiers`). An object is
+``2 x workers`` copies are queued and each holds one part (:data:`~.connection.PART_SIZE`) at a time. An object is
 unchanged when the target has it with the same size and checksum (or, where checksums cannot be compared, the same
 size and a copy newer than the source's). Every write is checksummed per request and the whole object's MD5 is
 compared with the source's; an interrupted run leaves no partial object, and running again copies only the rest.
@@ -12,13 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from divio_storage_infra.backup.connection import Connection
-from divio_storage_infra.backup.copiers import Copier, ProcessCopier, ThreadCopier
 from divio_storage_infra.backup.job import Job, copy_one
-from divio_storage_infra.backup.objects import PLAIN_MD5, Entry
+from divio_storage_infra.backup.objects import PLAIN_MD5, CopyFailed, Entry
 
 MAX_FAILURES_SHOWN = 20
 
@@ -73,13 +71,6 @@ def differing(job: Job) -> Iterator[tuple[Entry, bool]]:
         yield entry, not unchanged(entry, match)
 
 
-def copier_for(job: Job, connection: Connection, stop: threading.Event) -> Copier:
-    """Worker processes when the job can be rebuilt in them and more than one is asked for; threads otherwise."""
-    if job.recipe is not None and connection.processes > 1:
-        return ProcessCopier(job.recipe, connection)
-    return ThreadCopier(job, connection, copy_one)
-
-
 def run(
     job: Job,
     connection: Connection,
@@ -94,19 +85,23 @@ def run(
     """
     counts = Counts(role=job.role)
     inflight: set[Future[int]] = set()
+    keys: dict[Future[int], str] = {}
 
     def settle(done: set[Future[int]]) -> None:
         for future in done:
+            key = keys.pop(future)
             try:
                 counts.bytes += future.result()
                 counts.copied += 1
             except Exception as error:  # noqa: BLE001 - any failure of one object is counted and named, not fatal
                 counts.failed += 1
                 if len(counts.failures) < MAX_FAILURES_SHOWN:
-                    counts.failures.append(str(error))
+                    # A CopyFailed says why in words; another error by its type only (its text may quote a request).
+                    why = str(error) if isinstance(error, CopyFailed) else f"{key}: {type(error).__name__}"
+                    counts.failures.append(why)
             report(counts)
 
-    copier = copier_for(job, connection, stop)
+    pool = ThreadPoolExecutor(max_workers=connection.workers, thread_name_prefix=f"copy-{job.role}")
     try:
         for entry, needed in differing(job):
             counts.listed += 1
@@ -120,11 +115,13 @@ def run(
             if len(inflight) >= 2 * connection.workers:
                 done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
                 settle(done)
-            inflight.add(copier.submit(entry))
+            future = pool.submit(copy_one, job, entry, connection)
+            keys[future] = entry.key
+            inflight.add(future)
         settle(wait(inflight).done)
     except BaseException:
         stop.set()
-        copier.close(abort=True)
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
-    copier.close(abort=False)
+    pool.shutdown(wait=True)
     return counts

@@ -65,13 +65,6 @@ def configure_common(parser: argparse.ArgumentParser) -> None:
         default=16,
         help="objects copied in parallel (default: 16)",
     )
-    parser.add_argument(
-        "--processes",
-        type=whole_number(1, 16, "copy processes"),
-        default=None,
-        help="processes the parallel copies are spread over, each with its share of --workers "
-        "(default: the CPUs this process may use, at most 4; 1: all in this process)",
-    )
 
 
 def _read_dsn(args: argparse.Namespace, stem: str, env: str, what: str) -> tuple[ParsedDsn | None, str]:
@@ -137,14 +130,13 @@ def _line(counts: Counts) -> str:
 
 def transfer(direction: Direction, args: argparse.Namespace, when: Any = None) -> int:
     """Run ``direction`` with the parsed arguments; print the report; the exit status."""
-    from divio_storage_infra.backup.connection import Connection, backup_settings, default_processes
+    from divio_storage_infra.backup.connection import Connection, backup_settings
     from divio_storage_infra.backup.identity import WrongPlace
     from divio_storage_infra.backup.operation import execute, routes
 
     stop = threading.Event()
     # An unusable CA bundle is bad input (exit 2, naming the option or variable), before any DSN is read.
-    processes = min(args.processes or default_processes(), args.workers)
-    connection = Connection(settings=backup_settings(args.ca_bundle), workers=args.workers, processes=processes)
+    connection = Connection(settings=backup_settings(args.ca_bundle), workers=args.workers)
     verb = "backed up" if direction == "backup" else "restored"
 
     def listed(role: str, entry: Entry) -> None:

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
-import signal
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -265,9 +262,8 @@ def live_count(site: Site, role: str) -> int:
     return int(site.client().list_objects_v2(Bucket=site.bucket(role)).get("KeyCount", 0))
 
 
-@pytest.mark.parametrize("processes", [1, 2], ids=["threads", "worker-processes"])
 def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
-    moto: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], processes: int
+    moto: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = _aws(moto)
     fill(site, 120, large=True)
@@ -277,7 +273,7 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
 
     # Ctrl-C reaches the main thread while copies are in flight: queued ones are dropped, running ones end.
     stop = threading.Event()
-    connection = Connection(settings=backup_settings(), workers=4, processes=processes)
+    connection = Connection(settings=backup_settings(), workers=4)
     given = [
         StoreDsns("public", parse_dsn(site.dsns[ENV[0]]), parse_dsn(site.dsns[ENV[2]]), ENV[0], ENV[2]),
         StoreDsns("private", parse_dsn(site.dsns[ENV[1]]), parse_dsn(site.dsns[ENV[3]]), ENV[1], ENV[3]),
@@ -289,7 +285,6 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
 
     with pytest.raises(KeyboardInterrupt):
         execute("restore", routes(given, connection, stop), connection, stop, report=interrupt)
-    assert [p for p in multiprocessing.active_children() if p.name.startswith("copy-")] == []
     partial = live_count(site, "media")
     assert 30 <= partial < 121
     assert live_count(site, "private") == 0
@@ -309,39 +304,6 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
                 seen[item["Key"]] = seen.get(item["Key"], 0) + 1
         assert set(seen.values()) == {1}
         assert len(seen) == len(site.objects[role])
-
-
-def test_a_copy_process_that_dies_fails_its_copies_and_the_run_resumes(
-    moto: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A worker process killed mid-run: the run ends (no wait for copies that never come), names the failure,
-    exits 1; the next run copies exactly what is missing."""
-    site = _aws(moto)
-    fill(site, 60, large=False)
-    _environ(monkeypatch, site.dsns)
-    stop = threading.Event()
-    connection = Connection(settings=backup_settings(), workers=4, processes=2)
-    given = [StoreDsns("public", parse_dsn(site.dsns[ENV[0]]), parse_dsn(site.dsns[ENV[2]]), ENV[0], ENV[2])]
-    workers: set[int] = set()
-
-    def kill_one(counts: Any) -> None:
-        children = [p for p in multiprocessing.active_children() if p.name.startswith("copy-")]
-        workers.update(p.pid for p in children if p.pid is not None)
-        if counts.copied == 10:
-            os.kill(children[0].pid or 0, signal.SIGKILL)
-
-    [result] = execute("backup", routes(given, connection, stop), connection, stop, report=kill_one)
-    assert len(workers) == 2 and os.getpid() not in workers  # the copies ran in two other processes
-    assert result.failed > 0 and result.copied + result.failed == 60
-    assert all("a copy process ended unexpectedly" in why for why in result.failures)
-    assert [p for p in multiprocessing.active_children() if p.name.startswith("copy-")] == []
-
-    capsys.readouterr()
-    code, document, err = run_cli(capsys, "backup")
-    assert code == 0, err
-    again = counts(document)["public"]
-    assert again["listed"] == 60 and again["copied"] == 60 - again["unchanged"] and again["failed"] == 0
-    assert again["unchanged"] >= result.copied
 
 
 @pytest.fixture(scope="module")
