@@ -4,9 +4,11 @@ Two data sets: ``--small`` objects of 1-4 KiB (default 10,000) and ``--large-gib
 ``--large-mib`` MiB (default 1 GiB in 128 MiB objects). For each set it times, as whole processes (wall time, CPU
 time and peak memory from ``os.wait4``):
 
-- ``divio-storage backup`` from the live bucket into its (empty) backup bucket, then ``rclone copy`` of the same
-  live bucket into an empty bucket;
-- ``divio-storage restore`` into the emptied live bucket, then ``rclone copy`` of the backup into an empty bucket.
+- ``divio-storage backup`` from the live bucket into its (emptied) backup bucket, and ``rclone copy`` of the same
+  live bucket into an emptied bucket;
+- ``divio-storage restore`` into the emptied live bucket, and ``rclone copy`` of the backup into an emptied bucket;
+
+``--rounds`` times (default 3), the two tools in alternating order, and compares the runs of median wall time.
 
 Both stores of a set are on the one emulator with one key, so both tools copy inside the store (S3 CopyObject):
 rclone within one remote, ``divio-storage`` because both DSNs reach the same endpoint with the same key. Both get
@@ -131,8 +133,16 @@ def empty(client: Any, bucket: str) -> None:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
-def one_set(name: str, sizes: list[int], weed: Emulator, workers: int, rclone: str, config: Path) -> dict[str, Any]:
-    """Backup and restore of one data set, each beside rclone; the figures."""
+def median_run(runs: list[Run]) -> Run:
+    """The run of median wall time (of an odd count; the lower middle one of an even count)."""
+    return sorted(runs, key=lambda run: run.wall)[(len(runs) - 1) // 2]
+
+
+def one_set(
+    name: str, sizes: list[int], weed: Emulator, workers: int, rclone: str, config: Path, rounds: int
+) -> dict[str, Any]:
+    """Backup and restore of one data set, each beside rclone, ``rounds`` times in alternating order; the medians
+    and every run."""
     client = s3_client(weed.url, SEAWEEDFS_KEY, region=REGION)
     live, backup, copy_a, copy_b = (f"bench-{name}-{part}" for part in ("live", "backup", "rclone-a", "rclone-b"))
     for bucket in (live, backup, copy_a, copy_b):
@@ -166,16 +176,32 @@ def one_set(name: str, sizes: list[int], weed: Emulator, workers: int, rclone: s
     ]
     renv = rclone_env(weed.url, config)
     figures: dict[str, Any] = {"objects": len(sizes), "bytes": total}
-    figures["backup"] = asdict(measure([*ours, "backup", *flags], env))
-    figures["rclone_backup"] = asdict(measure([*theirs, f"store:{live}", f"store:{copy_a}"], renv))
-    empty(client, live)
-    figures["restore"] = asdict(measure([*ours, "restore", *flags], env))
-    figures["rclone_restore"] = asdict(measure([*theirs, f"store:{backup}", f"store:{copy_b}"], renv))
-    restored = sum(
-        1 for page in client.get_paginator("list_objects_v2").paginate(Bucket=live) for _ in page.get("Contents", [])
-    )
-    if restored != len(sizes):
-        raise SystemExit(f"{name}: restore left {restored} of {len(sizes)} objects")
+    ours_backup, theirs_backup = [*ours, "backup", *flags], [*theirs, f"store:{live}", f"store:{copy_a}"]
+    ours_restore, theirs_restore = [*ours, "restore", *flags], [*theirs, f"store:{backup}", f"store:{copy_b}"]
+    runs: dict[str, list[Run]] = {key: [] for key in ("backup", "rclone_backup", "restore", "rclone_restore")}
+    for index in range(rounds):
+        # Alternate who goes first: the machine's speed drifts within seconds, and neither tool should always get
+        # the first (or the second) of two consecutive runs.
+        for key in ("backup", "rclone_backup") if index % 2 == 0 else ("rclone_backup", "backup"):
+            empty(client, backup if key == "backup" else copy_a)
+            runs[key].append(
+                measure(ours_backup if key == "backup" else theirs_backup, env if key == "backup" else renv)
+            )
+        for key in ("restore", "rclone_restore") if index % 2 == 0 else ("rclone_restore", "restore"):
+            empty(client, live if key == "restore" else copy_b)
+            runs[key].append(
+                measure(ours_restore if key == "restore" else theirs_restore, env if key == "restore" else renv)
+            )
+        restored = sum(
+            1
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=live)
+            for _ in page.get("Contents", [])
+        )
+        if restored != len(sizes):
+            raise SystemExit(f"{name}: restore left {restored} of {len(sizes)} objects")
+    for key, measured in runs.items():
+        figures[key] = asdict(median_run(measured))
+        figures[f"{key}_runs"] = [asdict(run) for run in measured]
     for bucket in (live, backup, copy_a, copy_b):
         empty(client, bucket)
     print(f"{name}: {json.dumps(figures)}", file=sys.stderr)
@@ -207,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-gib", type=float, default=1.0, help="GiB in large objects")
     parser.add_argument("--large-mib", type=int, default=128, help="MiB per large object")
     parser.add_argument("--workers", type=int, default=16, help="parallel copies, both tools")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each command (medians are compared)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "backup-results.json")
     args = parser.parse_args(argv)
     rclone = shutil.which("rclone")
@@ -224,10 +251,11 @@ def main(argv: list[str] | None = None) -> int:
             results: dict[str, Any] = {
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "rclone": version},
                 "workers": args.workers,
+                "rounds": args.rounds,
                 "target": TARGET,
                 "sets": {
-                    "small": one_set("small", small, weed, args.workers, rclone, config),
-                    "large": one_set("large", large, weed, args.workers, rclone, config),
+                    "small": one_set("small", small, weed, args.workers, rclone, config, args.rounds),
+                    "large": one_set("large", large, weed, args.workers, rclone, config, args.rounds),
                 },
             }
         finally:

@@ -190,7 +190,7 @@ def compare(sizes: list[int], runs: int, work: Path) -> dict[int, Measured]:
             Group(cpus[-1], {"raw": raw, "library": library}),
         ]
         for _ in range(runs):
-            for found in _side_by_side(both_orders):
+            for found in side_by_side(both_orders):
                 pair: dict[str, Any] = {
                     "library": found["library"][0].cpu,
                     "raw": found["raw"][0].cpu,
@@ -204,7 +204,7 @@ def compare(sizes: list[int], runs: int, work: Path) -> dict[int, Measured]:
                 )
         twice = [Group(cpus[0], {"library": library, "again": library}), Group(cpus[-1], {"raw": raw, "again": raw})]
         controls: list[float] = []
-        for found in _side_by_side(twice):
+        for found in side_by_side(twice):
             first, again = (run for run, _out in found.values())
             controls.append(first.cpu / again.cpu)
         print(f"  {count:>4} control  same program twice: {', '.join(f'{c:.3f}' for c in controls)}", file=sys.stderr)
@@ -212,7 +212,7 @@ def compare(sizes: list[int], runs: int, work: Path) -> dict[int, Measured]:
     return results
 
 
-def _side_by_side(groups: list[Group]) -> list[dict[str, tuple[Run, bytes]]]:
+def side_by_side(groups: list[Group]) -> list[dict[str, tuple[Run, bytes]]]:
     """:func:`measure_together` for groups on different CPUs; one group after the other where they share one."""
     if len({group.cpu for group in groups}) == len(groups):
         return measure_together(groups)

@@ -65,6 +65,22 @@ def write_raw(directory: Path, count: int) -> Path:
     return directory
 
 
+PLAIN_LOOP = "for website in _websites():"
+"""The raw program's loop without the plan's hook: every website in one run, as a plain Pulumi program."""
+
+
+def write_plain(directory: Path, count: int) -> Path:
+    """The raw baseline as a plain program (no ``planblocks`` hook: ``plan`` runs it once over every website)."""
+    write_raw(directory, count)
+    program = directory / "__main__.py"
+    text = program.read_text()
+    hooked = 'for website in planblocks.entries(_websites, lambda site: str(site["output"])):'
+    if hooked not in text:
+        raise RuntimeError("benchmarks/raw_program.py no longer has the loop write_plain replaces")
+    program.write_text(text.replace(hooked, PLAIN_LOOP))
+    return directory
+
+
 def raw_values(count: int) -> dict[str, Any]:
     """Every value the raw program declares, computed with the library's core as the components compute them."""
     websites = []

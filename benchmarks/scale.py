@@ -26,13 +26,17 @@ from typing import Any
 import yaml
 
 from benchmarks import projects
-from benchmarks.platform import ENV, Run, machine
+from benchmarks.platform import ENV, Group, Run, machine, side_by_side
 
 DIVIO_STORAGE = [sys.executable, "-m", "divio_storage_infra"]
 REVIEW_SIZES = [500, 2000, 5000]
 PLAN_SIZES = [500, 5000, 20000]
 MEMORY_LIMIT_MB = 300.0
 """The most memory any one process of a plan may hold, at any fleet size."""
+BLOCKS_SIZE = 50
+"""Websites of the comparison of a plan in blocks with a plain program in one run (where blocks cannot help)."""
+BLOCKS_LIMIT = 1.05
+"""The most CPU time a plan in blocks may take for :data:`BLOCKS_SIZE` websites, per second of the plain run."""
 
 
 def measured(command: list[str], cwd: Path) -> tuple[Run, bytes]:
@@ -95,13 +99,53 @@ def plan(count: int, work: Path) -> dict[str, Any]:
     return {"websites": count, **asdict(run)}
 
 
+def blocks_cost(count: int, work: Path, rounds: int = 3) -> dict[str, Any]:
+    """The library's plan of ``count`` websites (in blocks, ``--jobs 1``) against a plain program that declares the
+    same resources in one run (:func:`benchmarks.projects.write_plain`): ``rounds`` pairs in each start order, each
+    pair started together on one CPU (see :func:`benchmarks.platform.measure_together`); the ratios of their CPU
+    times. Raises RuntimeError when the two plans differ."""
+    directories = {
+        "library": projects.write_library(work / f"blocks-library-{count}", count),
+        "plain": projects.write_plain(work / f"blocks-plain-{count}", count),
+    }
+    commands = {
+        kind: [*DIVIO_STORAGE, "plan", "--program", str(d), "--format", "json", "--jobs", "1"]
+        for kind, d in directories.items()
+    }
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    orders = [
+        Group(cpus[0], {"library": commands["library"], "plain": commands["plain"]}),
+        Group(cpus[-1], {"plain": commands["plain"], "library": commands["library"]}),
+    ]
+    ratios: list[float] = []
+    for _ in range(rounds):
+        for found in side_by_side(orders):
+            if found["library"][1] != found["plain"][1]:
+                raise RuntimeError(f"the plan in blocks and the plain program's plan differ at {count} websites")
+            ratios.append(found["library"][0].cpu / found["plain"][0].cpu)
+    ratios.sort()
+    median = (ratios[(len(ratios) - 1) // 2] + ratios[len(ratios) // 2]) / 2
+    print(f"  blocks {count:>6} vs plain  cpu ratios {', '.join(f'{r:.3f}' for r in ratios)}", file=sys.stderr)
+    return {"websites": count, "ratios": ratios, "median": median}
+
+
 def _line(run: Run) -> str:
     return f"wall {run.wall:8.2f} s  cpu {run.cpu:8.2f} s  largest process {run.peak_mb:6.0f} MB"
 
 
-def targets(reviews: list[dict[str, Any]], plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def targets(
+    reviews: list[dict[str, Any]], plans: list[dict[str, Any]], blocks: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The issue's targets that the measured sizes allow checking."""
     found: list[tuple[str, float, float]] = []
+    if blocks is not None:
+        found.append(
+            (
+                f"plan of {blocks['websites']} in blocks / plain program in one run, CPU (median of pairs)",
+                blocks["median"],
+                BLOCKS_LIMIT,
+            )
+        )
     by_review = {row["websites"]: row for row in reviews}
     for count, limit in ((2000, 5.0), (5000, 6.0)):
         if count in by_review:
@@ -148,6 +192,14 @@ def render(document: dict[str, Any]) -> str:
         lines.append(
             f"| full platform plan | {row['websites']} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['peak_mb']:.0f} |"
         )
+    blocks = document.get("blocks")
+    if blocks:
+        ratios = ", ".join(f"{r:.3f}" for r in blocks["ratios"])
+        lines += [
+            "",
+            f"Plan of {blocks['websites']} websites in blocks against a plain program declaring the same resources in "
+            f"one run, CPU ratio of pairs on one CPU: {ratios} (median {blocks['median']:.3f})",
+        ]
     lines += ["", "| target | value | limit | met |", "|---|---:|---:|---|"]
     for target in document["targets"]:
         met = "yes" if target["met"] else "NO"
@@ -167,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
         "--full-review-sizes", type=sizes, default=None, help="sizes also reviewed with --full (default: all)"
     )
     parser.add_argument("--plan-sizes", type=sizes, default=PLAN_SIZES, help="fleet sizes of the full plan")
+    parser.add_argument(
+        "--no-blocks",
+        dest="blocks",
+        action="store_false",
+        help=f"leave out the plan of {BLOCKS_SIZE} websites in blocks against a plain program in one run",
+    )
     parser.add_argument("--json", type=Path, default=Path("scale-results.json"), help="where to write figures")
     args = parser.parse_args(argv)
     before = machine()
@@ -175,12 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         with_full = args.review_sizes if args.full_review_sizes is None else args.full_review_sizes
         reviews = [review(count, work, full=count in with_full) for count in args.review_sizes]
         plans = [plan(count, work) for count in args.plan_sizes]
+        blocks = blocks_cost(BLOCKS_SIZE, work) if args.blocks else None
     document = {
         "machine": before,
         "command": "python -m benchmarks.scale " + " ".join(sys.argv[1:] if argv is None else argv),
         "reviews": reviews,
         "plans": plans,
-        "targets": targets(reviews, plans),
+        "blocks": blocks,
+        "targets": targets(reviews, plans, blocks),
     }
     args.json.write_text(json.dumps(document, indent=2) + "\n")
     sys.stdout.write(render(document))

@@ -9,8 +9,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from divio_storage_infra.backup.connection import Connection, s3_side_client
+from divio_storage_infra.backup.connection import POOL_SPARE, Connection, s3_side_client
 from divio_storage_infra.backup.objects import Content, CopyFailed, Entry, fixed_parts
+from divio_storage_infra.backup.servercopy import ServerCopy, ServerCopyError, usable
 from divio_storage_infra.core.dsn import ParsedDsn
 
 MAX_SERVER_COPY = 5 * 1024**3
@@ -30,6 +31,16 @@ class S3Side:
         self._reach = (parsed.effective_endpoint_url, parsed.access_key_id, parsed.secret, parsed.region)
         self._stop = stop
         self._part_size = connection.part_size
+        self._server_copy: ServerCopy | None = None
+        if usable(self._client, parsed.auth, parsed.access_key_id, parsed.secret):
+            self._server_copy = ServerCopy(
+                endpoint_url=self._client.meta.endpoint_url,
+                region=self._client.meta.region_name,
+                access_key_id=str(parsed.access_key_id),
+                secret_access_key=str(parsed.secret),
+                settings=connection.settings,
+                pool=connection.workers + POOL_SPARE,
+            )
 
     def marks(self) -> dict[str, str]:
         """The bucket's tags (empty without any)."""
@@ -95,6 +106,18 @@ class S3Side:
         leave the store; content headers and metadata are copied); the new ETag, or None when it cannot."""
         if not isinstance(source, S3Side) or source._reach != self._reach or entry.size > MAX_SERVER_COPY:
             return None
+        if self._server_copy is not None:
+            try:
+                return self._server_copy.copy(
+                    source_bucket=source.identity,
+                    source_key=source._root + entry.key,
+                    version=entry.version,
+                    bucket=self.identity,
+                    key=self._root + entry.key,
+                    acl=acl,
+                )
+            except ServerCopyError as error:
+                raise CopyFailed(str(error)) from None
         copy_source = {"Bucket": source.identity, "Key": source._root + entry.key}
         if entry.version:
             copy_source["VersionId"] = entry.version

@@ -36,6 +36,8 @@ pytestmark = pytest.mark.emulator
 LIVE_KEY = ("AKIABACKUPTLSLIVE001", "backup/tls+live=secret/odd+chars")
 BACKUP_KEY = ("AKIABACKUPTLSBACKUP1", "backup/tls+backup=secret/odd+chars")
 CLOUDS = ("s3", "azure")
+ONE_KEY = "s3-one-key"
+"""S3 with one key for both DSNs: backup and restore copy inside the store (CopyObject, backup/servercopy.py)."""
 CA_WAYS = ("--ca-bundle", "AWS_CA_BUNDLE", "SSL_CERT_FILE")
 STORE_VARIABLES = ("DEFAULT_STORAGE_DSN", "PRIVATE_STORAGE_DSN", "BACKUP_STORAGE_DSN", "PRIVATE_BACKUP_STORAGE_DSN")
 
@@ -66,6 +68,8 @@ class Stores:
     moto: Emulator
     azurite: Emulator
     placed: dict[str, Held] = field(default_factory=dict)
+    one_key: bool = False
+    """Both DSNs carry the live store's key (S3): copies stay inside the store."""
 
     @property
     def upstream(self) -> str:
@@ -78,7 +82,8 @@ class Stores:
         for name in STORE_VARIABLES:
             env.pop(name, None)
         env["DEFAULT_STORAGE_DSN"] = dsn_at(self.cloud, base, self.live, self.live, LIVE_KEY)
-        env["BACKUP_STORAGE_DSN"] = dsn_at(self.cloud, base, self.backup, self.backup, BACKUP_KEY)
+        backup_key = LIVE_KEY if self.one_key else BACKUP_KEY
+        env["BACKUP_STORAGE_DSN"] = dsn_at(self.cloud, base, self.backup, self.backup, backup_key)
         return env
 
     def put(self, key: str, body: bytes, content_type: str, cache_control: str, metadata: dict[str, str]) -> None:
@@ -155,7 +160,9 @@ def make_stores(moto: Emulator, azurite: Emulator) -> Iterator[Callable[..., Sto
 
     def make(cloud: str, *, large: bool = False) -> Stores:
         suffix = uuid.uuid4().hex[:10]
-        stores = Stores(cloud, f"tls-live-{suffix}", f"tls-backup-{suffix}", moto, azurite)
+        one_key = cloud == ONE_KEY
+        cloud = "s3" if one_key else cloud
+        stores = Stores(cloud, f"tls-live-{suffix}", f"tls-backup-{suffix}", moto, azurite, one_key=one_key)
         if cloud == "s3":
             client = s3_client(moto.url)
             for bucket in (stores.live, stores.backup):
@@ -223,7 +230,7 @@ def writes(log: list[str], stores: Stores, store: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("way", CA_WAYS)
-@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("cloud", [*CLOUDS, ONE_KEY])
 def test_backup_then_restore_over_tls_with_the_ca_named_each_way(
     cloud: str, way: str, make_stores: Callable[..., Stores], pki: Pki
 ) -> None:
@@ -255,7 +262,7 @@ def test_backup_then_restore_over_tls_with_the_ca_named_each_way(
 # --- proxies -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("cloud", [*CLOUDS, ONE_KEY])
 def test_backup_and_restore_go_through_https_proxy_unless_no_proxy_names_the_host(
     cloud: str, make_stores: Callable[..., Stores], pki: Pki
 ) -> None:
@@ -305,7 +312,7 @@ def test_throttled_requests_wait_what_retry_after_asks_and_every_object_is_copie
     assert stores.held("backup") == stores.held("live") == stores.placed
 
 
-@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("cloud", [*CLOUDS, ONE_KEY])
 def test_keep_alive_connections_closed_under_the_next_request_do_not_stop_the_copy(
     cloud: str, make_stores: Callable[..., Stores], pki: Pki
 ) -> None:
@@ -323,6 +330,32 @@ def test_keep_alive_connections_closed_under_the_next_request_do_not_stop_the_co
         assert (report["listed"], report["copied"], report["failed"]) == (5, 5, 0), report
         # A request on a closed connection never reached the store; tried again, each object is written once.
         assert writes(log, stores, written) == dict.fromkeys(stores.placed, 1)
+    assert stores.held("backup") == stores.held("live") == stores.placed
+
+
+def test_copies_inside_one_store_wait_what_retry_after_asks_and_arrive_once(
+    make_stores: Callable[..., Stores], pki: Pki
+) -> None:
+    """CopyObject requests themselves throttled (backup/servercopy.py sends them): each is sent again only after
+    Retry-After, and every object arrives, with its headers and metadata."""
+    stores = make_stores(ONE_KEY, large=True)
+    for direction in ("backup", "restore"):
+        if direction == "restore":
+            stores.wipe_live()
+        with relay(stores.upstream, pki, throttle=2, retry_after="1", throttle_header="x-amz-copy-source") as tls:
+            ran = run_cli(direction, "--format", "json", "--ca-bundle", str(pki.bundle), env=stores.env(tls.url))
+            log, times = list(tls.log), list(tls.times)
+        assert ran.returncode == 0, ran.stderr
+        assert tls.throttled == 2
+        copies = [(when, line) for when, line in zip(times, log, strict=True) if line.startswith("PUT ")]
+        assert len(copies) == len(stores.placed) + 2  # two copies answered 503 once each, then sent again
+        sent: dict[str, list[float]] = {}
+        for when, line in copies:
+            sent.setdefault(line, []).append(when)
+        again = [whens for whens in sent.values() if len(whens) > 1]
+        assert again and all(whens[1] - whens[0] >= 1.0 for whens in again), sent
+        report = counts(ran.stdout)
+        assert (report["listed"], report["copied"], report["failed"]) == (5, 5, 0), report
     assert stores.held("backup") == stores.held("live") == stores.placed
 
 

@@ -210,6 +210,7 @@ class _Faults:
     bytes_per_second: float | None
     upstream: tuple[str, int]
     preflight_status: int | None = None
+    throttle_header: str | None = None
 
 
 def _throttled_answer(retry_after: str) -> bytes:
@@ -280,7 +281,9 @@ def _exchange(client: socket.socket, faults: _Faults, relay: Relay, stop: _Stop)
                 client.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n")
                 answered = True
                 continue
-            if relay.throttled < faults.throttle:
+            if relay.throttled < faults.throttle and (
+                faults.throttle_header is None or faults.throttle_header in fields
+            ):
                 relay.throttled += 1
                 _send(client, _throttled_answer(faults.retry_after), faults.bytes_per_second, stop.event)
                 answered = True
@@ -341,6 +344,7 @@ def relay(
     drop_after_answer: bool = False,
     bytes_per_second: float | None = None,
     preflight_status: int | None = None,
+    throttle_header: str | None = None,
 ) -> Iterator[Relay]:
     """Relay 127.0.0.1:<free port> to ``upstream`` (``http://host:port``) with the faults asked for.
 
@@ -348,7 +352,8 @@ def relay(
     and never answer; ``throttle``: answer the first N requests 503 with ``Retry-After: retry_after``;
     ``drop_after_answer``: close each connection when a second request arrives on it; ``bytes_per_second``: the
     bandwidth of each connection, both ways; ``preflight_status``: answer every OPTIONS request with that status
-    and no CORS headers, as a store that does not understand the preflight would.
+    and no CORS headers, as a store that does not understand the preflight would; ``throttle_header``: throttle
+    only requests that carry this header (lower case), e.g. ``x-amz-copy-source`` for S3 copies.
     """
     host, _, port = upstream.split("://", 1)[-1].rstrip("/").partition(":")
     tls = cert is not None and pki is not None
@@ -361,6 +366,7 @@ def relay(
         bytes_per_second,
         (host, int(port or 80)),
         preflight_status,
+        throttle_header,
     )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
