@@ -4,8 +4,8 @@ SeaweedFS is the real S3-compatible server (it checks signatures, enforces bucke
 origins exactly); moto stands in for AWS (IAM included) and Azurite for Azure Blob. All three serve TLS with a
 certificate of a CA the suite generates (:func:`tls_ca`), named to every client the way users name a corporate
 CA: ``AWS_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE`` and ``SSL_CERT_FILE`` in the tests' environment. The ``*_http``
-servers speak plain HTTP, for the tests about plain HTTP and for ``check`` and ``bench``, which do not read CA
-bundles yet (issue 20).
+servers speak plain HTTP: for the tests about plain HTTP, and behind the fault relay (``support.faults``), which
+gives them TLS with certificates of its own (good, expired, wrong host, untrusted) and its faults.
 
 Servers are session-scoped so the suite starts each one once. moto runs twice: one server keeps its auth off for
 anonymous probes (public / private reads, CORS), the other turns IAM enforcement on after the stores are applied,
