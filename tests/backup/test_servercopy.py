@@ -5,6 +5,7 @@ are in test_backup_tls.py and test_backup_restore_s3.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
 
@@ -116,36 +117,38 @@ def test_the_request_is_the_clients_header_for_header(
     assert signed(ours) == signed(theirs)
 
 
-def test_a_refusal_names_the_key_and_the_stores_code(monkeypatch: pytest.MonkeyPatch) -> None:
+ONE_COPY = {"source_bucket": "s-bucket", "source_key": "k", "version": None, "bucket": "t-bucket", "key": "k"}
+
+
+def answered_always(monkeypatch: pytest.MonkeyPatch, status: int, body: bytes) -> tuple[ServerCopy, list[Any]]:
+    """A ServerCopy whose every request gets ``status`` and ``body`` (no waits), and the list of what it sent."""
     copier = server_copy()
     sent: list[Any] = []
 
     def send(request: Any) -> AWSResponse:
         sent.append(request)
-        return answer(request, 403, b"<?xml version='1.0'?><Error><Code>AccessDenied</Code></Error>")
+        return answer(request, status, body)
 
     monkeypatch.setattr(copier._http, "send", send)
-    copy = {"source_bucket": "s-bucket", "source_key": "k", "version": None, "bucket": "t-bucket", "key": "k"}
+    monkeypatch.setattr("divio_storage_infra.backup.servercopy.time.sleep", lambda seconds: None)
+    return copier, sent
+
+
+def test_a_refusal_names_the_key_and_the_stores_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    denied = b"<?xml version='1.0'?><Error><Code>AccessDenied</Code></Error>"
+    copier, sent = answered_always(monkeypatch, 403, denied)
     with pytest.raises(ServerCopyError, match=r"^k: the store refused the copy \(AccessDenied\)$"):
-        copier.copy(**copy, acl=None)
+        copier.copy(**ONE_COPY, acl=None)
     assert len(sent) == 1  # a refusal is not tried again
 
 
 def test_an_error_after_the_200_is_tried_again_as_botocore_does_then_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """CopyObject can fail after its 200 went out: the error is the body. botocore takes it as a 500 (tried
     again); so does ServerCopy, and names the store's code when the attempts are used up."""
-    copier = server_copy()
-    sent: list[Any] = []
-
-    def send(request: Any) -> AWSResponse:
-        sent.append(request)
-        return answer(request, 200, b"<Error><Code>InternalError</Code><Message>late</Message></Error>")
-
-    monkeypatch.setattr(copier._http, "send", send)
-    monkeypatch.setattr("divio_storage_infra.backup.servercopy.time.sleep", lambda seconds: None)
-    copy = {"source_bucket": "s-bucket", "source_key": "k", "version": None, "bucket": "t-bucket", "key": "k"}
+    late = b"<Error><Code>InternalError</Code><Message>late</Message></Error>"
+    copier, sent = answered_always(monkeypatch, 200, late)
     with pytest.raises(ServerCopyError, match=r"^k: the store refused the copy \(InternalError\)$"):
-        copier.copy(**copy, acl=None)
+        copier.copy(**ONE_COPY, acl=None)
     assert len(sent) == backup_settings(environ={}).attempts
 
 
@@ -161,8 +164,7 @@ def test_a_throttled_copy_waits_what_retry_after_asks(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(copier._http, "send", send)
     monkeypatch.setattr("divio_storage_infra.backup.servercopy.time.sleep", waits.append)
-    copy = {"source_bucket": "s-bucket", "source_key": "k", "version": None, "bucket": "t-bucket", "key": "k"}
-    assert copier.copy(**copy, acl=None) == "0123456789abcdef0123456789abcdef"
+    assert copier.copy(**ONE_COPY, acl=None) == "0123456789abcdef0123456789abcdef"
     assert waits == [2.0, 1.0]
 
 
@@ -186,6 +188,6 @@ def test_a_refused_copy_is_one_failed_object_named_by_its_key(monkeypatch: pytes
         return answer(request, 404, b"<Error><Code>NoSuchKey</Code></Error>")
 
     monkeypatch.setattr(target._server_copy._http, "send", refuse)
-    entry = Entry(key="gone.txt", size=3, etag="0" * 32, modified=__import__("datetime").datetime.now())
+    entry = Entry(key="gone.txt", size=3, etag="0" * 32, modified=dt.datetime.now(dt.UTC))
     with pytest.raises(CopyFailed, match=r"^gone.txt: the store refused the copy \(NoSuchKey\)$"):
         target.copy_within(source, entry, acl=None)
