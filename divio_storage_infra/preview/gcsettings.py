@@ -58,8 +58,12 @@ def one_run() -> Iterator[None]:
     plan in blocks), so the collection at the end scans only what the run made. Everything the SDK made for the run
     (resources, outputs, futures, tasks) is garbage by then, much of it in reference cycles, which reference counting
     never frees: collected here, each run of a plan in blocks starts from the memory the one before started from.
+    Garbage made between two runs (a run's record, once the plan has turned it into pieces of the document) is
+    collected before the freeze, which would otherwise keep it for good: without that, a 2,000-website plan in one
+    process grew to 110 MB instead of 90 MB, and its memory grew with the fleet.
     """
     with tuned():
+        gc.collect()
         gc.freeze()
         try:
             yield

@@ -104,6 +104,18 @@ def test_a_mock_run_collects_its_own_cyclic_garbage_even_inside_the_plan_setting
     assert before() is None
 
 
+def test_garbage_made_between_two_runs_is_collected_not_frozen_for_good() -> None:
+    # A plan in blocks turns each run's record into pieces of the document between two runs; cycles left by that
+    # must not be frozen by the next run's start, or a plan's memory grows with every block (with the fleet).
+    with gcsettings.tuned():
+        mockrun.run(lambda: None)
+        between = _Cycle()
+        left = weakref.ref(between)
+        del between
+        mockrun.run(lambda: None)
+        assert left() is None
+
+
 def test_no_source_positions_inside_a_mock_run_and_the_sdk_walks_the_stack_again_after() -> None:
     from pulumi.runtime import resource as sdk_resource
 
