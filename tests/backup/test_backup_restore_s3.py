@@ -266,7 +266,7 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
     moto: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = _aws(moto)
-    fill(site, 120, large=True)
+    fill(site, 60, large=True)
     _environ(monkeypatch, site.dsns)
     assert main(["backup"]) == 0
     wipe(site)
@@ -280,13 +280,13 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
     ]
 
     def interrupt(counts: Any) -> None:
-        if counts.copied >= 30:
+        if counts.copied >= 15:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         execute("restore", routes(given, connection, stop), connection, stop, report=interrupt)
     partial = live_count(site, "media")
-    assert 30 <= partial < 121
+    assert 15 <= partial < 61
     assert live_count(site, "private") == 0
     client = site.client()
     assert client.list_multipart_uploads(Bucket=site.bucket("media")).get("Uploads", []) == []
@@ -294,7 +294,7 @@ def test_interrupted_restore_resumes_without_partial_or_duplicate_objects(
     capsys.readouterr()
     code, document, err = run_cli(capsys, "restore")
     assert code == 0, err
-    assert counts(document)["public"] == {"listed": 121, "copied": 121 - partial, "unchanged": partial, "failed": 0}
+    assert counts(document)["public"] == {"listed": 61, "copied": 61 - partial, "unchanged": partial, "failed": 0}
     assert_restored(site)
     # No duplicates: every key has exactly one version in the (versioned) live stores.
     for role in ("media", "private"):
