@@ -3,7 +3,8 @@
 DSNs come from options or, keeping secrets off the command line, from the environment: ``DEFAULT_STORAGE_DSN``,
 ``PRIVATE_STORAGE_DSN``, ``BACKUP_STORAGE_DSN``, ``PRIVATE_BACKUP_STORAGE_DSN`` (other names with ``--*-env``).
 Exit status: 0 every object copied or unchanged, 1 a copy failed, 2 bad input (a DSN missing, malformed or naming
-the wrong store), 3 internal error (one line), 130 interrupted.
+the wrong store), 3 a store could not be reached (an untrusted certificate, say) or an internal error (one
+line), 130 interrupted.
 """
 
 from __future__ import annotations
