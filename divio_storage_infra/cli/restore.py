@@ -27,11 +27,6 @@ def _moment(value: str) -> dt.datetime:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``restore`` sub-command's arguments."""
-    parser.epilog = (
-        "DSNs are read from $DEFAULT_STORAGE_DSN, $PRIVATE_STORAGE_DSN, $BACKUP_STORAGE_DSN and "
-        "$PRIVATE_BACKUP_STORAGE_DSN when not given as options. Exit status: 0 done, 1 a copy failed, 2 bad input, "
-        "3 a store could not be reached (an untrusted certificate, say) or an internal error, 130 interrupted."
-    )
     configure_common(parser)
     parser.add_argument(
         "--point-in-time",

@@ -51,7 +51,13 @@ def _what(role: str, kind: str) -> str:
 
 
 def configure_common(parser: argparse.ArgumentParser) -> None:
-    """Add the options ``backup`` and ``restore`` share."""
+    """Add the options ``backup`` and ``restore`` share, and their common epilog (DSN variables, exit status)."""
+    variables = [f"${env}" for _stem, env, _role, _kind in DSN_SOURCES]
+    parser.epilog = (
+        f"DSNs are read from {', '.join(variables[:-1])} and {variables[-1]} when not given as options. "
+        "Exit status: 0 done, 1 a copy failed, 2 bad input, 3 a store could not be reached (an untrusted "
+        "certificate, say) or an internal error, 130 interrupted."
+    )
     for stem, env, role, kind in DSN_SOURCES:
         what = _what(role, kind)
         parser.add_argument(f"--{stem}", metavar="DSN", help=f"{what} (default: ${env})")
