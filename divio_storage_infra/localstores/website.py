@@ -198,6 +198,14 @@ def _s3(spec: StorageSpec, server: Server, public: str, admin: tuple[str, str], 
         env[variable] = local
         bucket = str(parse_dsn(local).bucket)
         stores.append((store, bucket, f"{public}/{bucket}/" if store == "public" else "signed URLs only"))
+    return _running(spec, public, env, notes, stores)
+
+
+def _running(
+    spec: StorageSpec, public: str, env: dict[str, str], notes: list[str], stores: list[tuple[str, str, str]]
+) -> RunningWebsite:
+    """The website as it runs at ``public``: its media URL (the public store's, when it has one) and the note on a
+    media domain added to what the cloud's side found."""
     if spec.media_domain:
         notes.append(f"mediaDomain {spec.media_domain} is served from {public} locally")
     if stores and stores[0][0] == "public":
@@ -242,11 +250,7 @@ def _azure(spec: StorageSpec, server: Server, public: str, verify: str | None) -
         env[variable] = local
         container = str(parse_dsn(local).container)
         stores.append((store, container, f"{public}/{container}/" if store == "public" else "signed URLs only"))
-    if spec.media_domain:
-        notes.append(f"mediaDomain {spec.media_domain} is served from {public} locally")
-    if stores and stores[0][0] == "public":
-        env["MEDIA_URL"] = stores[0][2]
-    return RunningWebsite(spec=spec, url=public, env=env, notes=notes, stores=stores)
+    return _running(spec, public, env, notes, stores)
 
 
 def _azure_credentials(kind: str) -> str:
