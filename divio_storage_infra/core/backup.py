@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from divio_storage_infra.core.naming import _fit, short_hash
-from divio_storage_infra.core.policies import VERSION, PolicyDocument, bucket_arn
+from divio_storage_infra.core.policies import VERSION, PolicyDocument, bucket_arn, deny_insecure_transport
 from divio_storage_infra.core.rules import check_account_name, check_bucket_name
 from divio_storage_infra.core.spec import StorageSpec
 
@@ -108,14 +108,7 @@ def backup_bucket_policy(bucket: str, region: str) -> PolicyDocument:
     return {
         "Version": VERSION,
         "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [arn, f"{arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            deny_insecure_transport(arn),
             {
                 "Sid": "DenyBypassingObjectLock",
                 "Effect": "Deny",

@@ -40,7 +40,8 @@ def bucket_arn(bucket: str, region: str) -> str:
     return f"arn:{aws_partition(region)}:s3:::{bucket}"
 
 
-def _deny_insecure_transport(arn: str) -> dict[str, Any]:
+def deny_insecure_transport(arn: str) -> dict[str, Any]:
+    """The statement that denies every request to the bucket ``arn`` and its objects made without TLS."""
     # A Deny on every action is how AWS recommends enforcing TLS; it grants nothing.
     return {
         "Sid": "DenyInsecureTransport",
@@ -70,14 +71,14 @@ def public_bucket_policy(bucket: str, region: str, prefixes: Sequence[str] = ())
                 "Action": "s3:GetObject",
                 "Resource": objects,
             },
-            _deny_insecure_transport(arn),
+            deny_insecure_transport(arn),
         ],
     }
 
 
 def private_bucket_policy(bucket: str, region: str) -> PolicyDocument:
     """TLS-only access; grants nothing, so only credentials with their own rights (or signed URLs) get in."""
-    return {"Version": VERSION, "Statement": [_deny_insecure_transport(bucket_arn(bucket, region))]}
+    return {"Version": VERSION, "Statement": [deny_insecure_transport(bucket_arn(bucket, region))]}
 
 
 def access_policy(buckets: Sequence[str], region: str) -> PolicyDocument:
