@@ -176,22 +176,22 @@ def one_set(
     ]
     renv = rclone_env(weed.url, config)
     figures: dict[str, Any] = {"objects": len(sizes), "bytes": total}
-    ours_backup, theirs_backup = [*ours, "backup", *flags], [*theirs, f"store:{live}", f"store:{copy_a}"]
-    ours_restore, theirs_restore = [*ours, "restore", *flags], [*theirs, f"store:{backup}", f"store:{copy_b}"]
-    runs: dict[str, list[Run]] = {key: [] for key in ("backup", "rclone_backup", "restore", "rclone_restore")}
+    # Each measured command: what it runs, its environment, and the bucket it fills (emptied before each run).
+    commands: dict[str, tuple[list[str], dict[str, str], str]] = {
+        "backup": ([*ours, "backup", *flags], env, backup),
+        "rclone_backup": ([*theirs, f"store:{live}", f"store:{copy_a}"], renv, copy_a),
+        "restore": ([*ours, "restore", *flags], env, live),
+        "rclone_restore": ([*theirs, f"store:{backup}", f"store:{copy_b}"], renv, copy_b),
+    }
+    runs: dict[str, list[Run]] = {key: [] for key in commands}
     for index in range(rounds):
-        # Alternate who goes first: the machine's speed drifts within seconds, and neither tool should always get
-        # the first (or the second) of two consecutive runs.
-        for key in ("backup", "rclone_backup") if index % 2 == 0 else ("rclone_backup", "backup"):
-            empty(client, backup if key == "backup" else copy_a)
-            runs[key].append(
-                measure(ours_backup if key == "backup" else theirs_backup, env if key == "backup" else renv)
-            )
-        for key in ("restore", "rclone_restore") if index % 2 == 0 else ("rclone_restore", "restore"):
-            empty(client, live if key == "restore" else copy_b)
-            runs[key].append(
-                measure(ours_restore if key == "restore" else theirs_restore, env if key == "restore" else renv)
-            )
+        for step in (("backup", "rclone_backup"), ("restore", "rclone_restore")):
+            # Alternate who goes first: the machine's speed drifts within seconds, and neither tool should always
+            # get the first (or the second) of two consecutive runs.
+            for key in step if index % 2 == 0 else step[::-1]:
+                command, environment, filled = commands[key]
+                empty(client, filled)
+                runs[key].append(measure(command, environment))
         restored = sum(
             1
             for page in client.get_paginator("list_objects_v2").paginate(Bucket=live)
